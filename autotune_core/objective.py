@@ -1,0 +1,261 @@
+"""Objectives: what a trial evaluates.
+
+Any callable ``params -> float`` works (sync or ``async``); it may instead
+return an :class:`~autotune_core.Evaluation` with per-fold scores and fit
+times. :class:`SklearnObjective` cross-validates a scikit-learn estimator.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from autotune_core.exceptions import ConfigError, ParameterNameError
+from autotune_core.space import SearchSpace
+from autotune_core.trial import Evaluation, TrialStatus
+
+__all__ = [
+    "ObjectiveFn",
+    "Outcome",
+    "SklearnObjective",
+    "describe_objective",
+    "is_async_objective",
+    "run_objective",
+    "run_objective_async",
+]
+
+ObjectiveFn: TypeAlias = Callable[[dict[str, Any]], Any]
+"""A callable taking a configuration and returning a float or an Evaluation."""
+
+_MAX_WARNINGS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of running an objective once, as executors hand it back."""
+
+    status: TrialStatus
+    evaluation: Evaluation | None
+    error: str | None
+    started_at: float
+    finished_at: float
+
+
+def run_objective(objective: ObjectiveFn, params: dict[str, Any]) -> Outcome:
+    """Call a sync objective; an exception or a non-finite score is a failed outcome."""
+    started = time.time()
+    try:
+        evaluation = as_evaluation(objective(params))
+    except Exception as exc:
+        return _failed(exc, started)
+    return _checked(evaluation, started)
+
+
+async def run_objective_async(objective: ObjectiveFn, params: dict[str, Any]) -> Outcome:
+    """Await an async objective, with the same rules as :func:`run_objective`."""
+    started = time.time()
+    try:
+        evaluation = as_evaluation(await objective(params))
+    except Exception as exc:
+        return _failed(exc, started)
+    return _checked(evaluation, started)
+
+
+def as_evaluation(result: object) -> Evaluation:
+    """An objective's return value as an :class:`Evaluation`."""
+    if isinstance(result, Evaluation):
+        return result
+    if isinstance(result, bool) or not isinstance(result, int | float | np.number):
+        raise TypeError(
+            f"the objective must return a number or an Evaluation, "
+            f"got {type(result).__name__}: {result!r}"
+        )
+    return Evaluation(score=float(result))
+
+
+def _checked(evaluation: Evaluation, started: float) -> Outcome:
+    if not math.isfinite(evaluation.score):
+        error = f"NonFiniteScore: the objective returned score={evaluation.score!r}"
+        return Outcome(TrialStatus.FAILED, evaluation, error, started, time.time())
+    return Outcome(TrialStatus.OK, evaluation, None, started, time.time())
+
+
+def _failed(exc: BaseException, started: float) -> Outcome:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    error = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return Outcome(TrialStatus.FAILED, None, error, started, time.time())
+
+
+def is_async_objective(objective: object) -> bool:
+    """Whether calling ``objective`` returns an awaitable."""
+    call = getattr(objective, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(objective) or inspect.iscoroutinefunction(call)
+
+
+def describe_objective(objective: object) -> str:
+    """A short name for logs and run-folder names."""
+    describe = getattr(objective, "describe", None)
+    if callable(describe):
+        return str(describe())
+    name = getattr(objective, "__qualname__", None) or type(objective).__name__
+    return str(name).replace("<", "").replace(">", "")
+
+
+class SklearnObjective:
+    """Cross-validated score of a scikit-learn estimator, the same folds every trial.
+
+    Parameters
+    ----------
+    estimator
+        Any scikit-learn estimator or pipeline; it is cloned for every fit
+        and never modified.
+    X, y
+        Training data.
+    cv
+        Anything :func:`sklearn.model_selection.check_cv` accepts. The splits
+        are drawn once, here, so every trial is scored on the same folds
+        (a shuffling splitter without ``random_state`` included).
+    scoring
+        A scorer name, a callable, or several (a list or dict) for
+        multi-metric scoring; ``None`` uses the estimator's ``score``.
+    metric
+        With several scorers, the one that guides the search; the first by
+        default. The others are recorded in ``Trial.metrics``.
+    groups
+        Group labels for group-aware splitters.
+    fit_params
+        Extra keyword arguments for ``fit`` (sample weights, ...).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> objective = SklearnObjective(LogisticRegression(max_iter=500), X, y, cv=3)
+    >>> round(objective({"C": 1.0}).score, 3)
+    0.98
+    """
+
+    direction = "maximize"
+
+    def __init__(
+        self,
+        estimator: Any,
+        X: Any,
+        y: Any = None,
+        *,
+        cv: Any = 5,
+        scoring: Any = None,
+        metric: str | None = None,
+        groups: Any = None,
+        fit_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+
+        if not hasattr(estimator, "fit") or not hasattr(estimator, "get_params"):
+            raise ConfigError(f"estimator {estimator!r} has no fit/get_params methods")
+        self.estimator = estimator
+        self.X = X
+        self.y = y
+        self.scoring = scoring
+        self.groups = groups
+        self.fit_params = dict(fit_params or {})
+        self.metric = self._primary_metric(scoring, metric)
+        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+        self.splits: list[tuple[np.ndarray, np.ndarray]] = list(splitter.split(X, y, groups))
+
+    @staticmethod
+    def _primary_metric(scoring: Any, metric: str | None) -> str:
+        if isinstance(scoring, Sequence) and not isinstance(scoring, str):
+            names = list(scoring)
+        elif isinstance(scoring, Mapping):
+            names = list(scoring)
+        else:
+            if metric is not None:
+                raise ConfigError(f"metric={metric!r} needs several scorers in scoring=")
+            return "score"
+        if not names:
+            raise ConfigError("scoring= must name at least one scorer")
+        if metric is None:
+            return str(names[0])
+        if metric not in names:
+            raise ConfigError(f"metric={metric!r} must be one of the scorers {names!r}")
+        return metric
+
+    @property
+    def n_splits(self) -> int:
+        """Number of cross-validation folds."""
+        return len(self.splits)
+
+    def describe(self) -> str:
+        """The estimator's class name (the last step's, for a pipeline)."""
+        est = self.estimator
+        steps = getattr(est, "steps", None)
+        if steps:
+            est = steps[-1][1]
+        return type(est).__name__
+
+    def check_space(self, space: SearchSpace) -> None:
+        """Raise :class:`ParameterNameError` for a space name the estimator lacks."""
+        known = set(self.estimator.get_params(deep=True))
+        for name in space.names:
+            if name not in known:
+                raise ParameterNameError(_unknown_name_message(name, known, self.describe()))
+
+    def __call__(self, params: dict[str, Any]) -> Evaluation:
+        """Cross-validate the estimator with ``params`` set."""
+        from sklearn.base import clone
+        from sklearn.model_selection import cross_validate
+
+        estimator = clone(self.estimator).set_params(**params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = cross_validate(
+                estimator,
+                self.X,
+                self.y,
+                groups=self.groups,
+                cv=self.splits,
+                scoring=self.scoring,
+                error_score="raise",
+                params=self.fit_params or None,
+            )
+        scores = {
+            key.removeprefix("test_"): values
+            for key, values in result.items()
+            if key.startswith("test_")
+        }
+        metrics = {k: float(np.mean(v)) for k, v in scores.items() if k != self.metric}
+        return Evaluation.from_folds(
+            scores[self.metric].tolist(),
+            fit_times=result["fit_time"].tolist(),
+            score_times=result["score_time"].tolist(),
+            metrics=metrics,
+            warnings=_summarise(caught),
+        )
+
+
+def _unknown_name_message(name: str, known: set[str], estimator: str) -> str:
+    suffix = [k for k in known if k.endswith(f"__{name}")]
+    close = suffix or difflib.get_close_matches(name, known, n=3)
+    hint = f"; did you mean {', '.join(repr(c) for c in sorted(close))}?" if close else ""
+    return f"search-space parameter {name!r} is not a parameter of {estimator}{hint}"
+
+
+def _summarise(caught: Sequence[warnings.WarningMessage]) -> tuple[str, ...]:
+    unique: dict[str, None] = {}
+    for w in caught:
+        text = f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}"
+        unique.setdefault(text)
+    return tuple(unique)[:_MAX_WARNINGS]
+
+

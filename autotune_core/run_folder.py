@@ -1,0 +1,179 @@
+"""Run folders: the resolved config, the space, and the event log of a run.
+
+A run folder holds::
+
+    run.json        name, start time, strategy, acceptance, objective, versions
+    config.json     the resolved RunConfig (the seed actually used included)
+    space.json      the SearchSpace
+    events.jsonl    every event, one JSON object per line (the canonical record)
+
+:func:`load_run` rebuilds a :class:`~autotune_core.TuneResult` from the log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from autotune_core.events import Event, event_from_dict
+from autotune_core.exceptions import RunFolderError
+
+__all__ = ["DEFAULT_RUNS_DIR", "EventLog", "RunFolder", "read_events"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_RUNS_DIR = Path("autotune-runs")
+"""Where run folders go when ``run_dir`` is not given (relative to the working dir)."""
+
+EVENTS_FILE = "events.jsonl"
+
+
+def json_default(value: Any) -> Any:
+    """Encode numpy scalars and arrays, tuples and paths found in params or metrics."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot record {type(value).__name__} value {value!r} as JSON")
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON, non-finite floats written as ``null``."""
+    try:
+        return json.dumps(data, separators=(",", ":"), default=json_default, allow_nan=False)
+    except ValueError:
+        return json.dumps(
+            _finite(data), separators=(",", ":"), default=json_default, allow_nan=False
+        )
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
+class EventLog:
+    """Appends events to a JSON-lines file, flushed after every line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+
+    def write(self, event: Event) -> None:
+        """Append one event."""
+        if self._file is None:
+            raise RunFolderError(f"event log {str(self.path)!r} is closed")
+        self._file.write(dumps(event.to_dict()) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush, sync to disk and close."""
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+
+class RunFolder:
+    """A run's folder on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, path: str | Path | None, *, name: str) -> RunFolder:
+        """Create ``path``, or a new folder named ``name`` under :data:`DEFAULT_RUNS_DIR`.
+
+        An explicit ``path`` must not already hold a run; a default one gets
+        a numeric suffix if the name is taken.
+        """
+        if path is None:
+            return cls(_unique(DEFAULT_RUNS_DIR / name))
+        folder = Path(path)
+        if (folder / EVENTS_FILE).exists():
+            raise RunFolderError(
+                f"run folder {str(folder)!r} already holds a run; choose another folder"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunFolderError(f"cannot create run folder {str(folder)!r}: {exc}") from None
+        return cls(folder)
+
+    @property
+    def events_path(self) -> Path:
+        """Path of ``events.jsonl``."""
+        return self.path / EVENTS_FILE
+
+    def write_json(self, filename: str, data: Any) -> None:
+        """Write ``data`` as indented JSON, atomically (temporary file, then rename)."""
+        target = self.path / filename
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, default=json_default) + "\n", "utf-8")
+        tmp.replace(target)
+
+    def open_log(self) -> EventLog:
+        """The event log, opened for appending."""
+        return EventLog(self.events_path)
+
+
+def default_run_name(objective_name: str) -> str:
+    """``YYYYMMDD-HHMMSS-<objective>``, safe as a folder name."""
+    stamp = datetime.now(UTC).astimezone().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^\w.-]+", "-", objective_name).strip("-")[:40] or "run"
+    return f"{stamp}-{safe}"
+
+
+def _unique(path: Path) -> Path:
+    for attempt in range(1, 1000):
+        candidate = path if attempt == 1 else path.with_name(f"{path.name}-{attempt}")
+        try:
+            candidate.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RunFolderError(f"cannot create run folder {str(candidate)!r}: {exc}") from None
+        return candidate
+    raise RunFolderError(f"no free run-folder name next to {str(path)!r}")
+
+
+def read_events(path: str | Path) -> Iterator[Event]:
+    """Events from an ``events.jsonl`` file, in order.
+
+    A last line cut off mid-write (a crash) is skipped with a warning; a
+    broken line elsewhere is a :class:`RunFolderError` naming its number.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")
+    except OSError as exc:
+        raise RunFolderError(f"cannot read event log {str(path)!r}: {exc.strerror}") from None
+    last = len(lines) - 1
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            if index == last:
+                logger.warning("%s: last line is incomplete and was skipped", path)
+                return
+            raise RunFolderError(f"{path}:{index + 1}: not a JSON event") from None
+        yield event_from_dict(data)

@@ -1,0 +1,6 @@
+"""Built-in step strategies, registered under the ``autotune.strategies`` entry points."""
+
+from strategies.moves import can_move, move_param, unit_step
+from strategies.random_step import RandomStep
+
+__all__ = ["RandomStep", "can_move", "move_param", "unit_step"]
