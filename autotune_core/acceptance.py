@@ -59,7 +59,11 @@ class ImprovementThreshold(AcceptancePolicy):
         self.min_improvement = min_improvement
 
     def options(self) -> dict[str, Any]:
-        return {} if self.min_improvement is None else {"min_improvement": self.min_improvement}
+        return (
+            {}
+            if self.min_improvement is None
+            else {"min_improvement": self.min_improvement}
+        )
 
     def accept(self, trial: Trial, incumbent: Trial | None, state: SearchState) -> bool:
         if trial.score is None:

@@ -93,7 +93,9 @@ def _check_objective(objective: ObjectiveFn, tuner: Tuner) -> None:
 
 async def _drive(tuner: Tuner, executor: Executor) -> None:
     """Keep the executor busy until the tuner stops and nothing is running."""
-    send, receive = anyio.create_memory_object_stream[tuple[PendingTrial, Outcome]](math.inf)
+    send, receive = anyio.create_memory_object_stream[tuple[PendingTrial, Outcome]](
+        math.inf
+    )
     concurrency = tuner.config.concurrency
     in_flight = 0
     since_checkpoint = 0
@@ -178,10 +180,17 @@ def tune(
     Examples
     --------
     >>> import autotune_core as at
-    >>> space = at.SearchSpace({"x": at.Float(low=-5, high=5), "n": at.Int(low=1, high=9)})
+    >>> space = at.SearchSpace(
+    ...     {"x": at.Float(low=-5, high=5), "n": at.Int(low=1, high=9)}
+    ... )
     >>> result = at.tune(
-    ...     lambda p: (p["x"] - 1) ** 2 + p["n"], space,
-    ...     direction="minimize", max_trials=60, seed=0, executor="inline", run_dir=False,
+    ...     lambda p: (p["x"] - 1) ** 2 + p["n"],
+    ...     space,
+    ...     direction="minimize",
+    ...     max_trials=60,
+    ...     seed=0,
+    ...     executor="inline",
+    ...     run_dir=False,
     ... )
     >>> result.best_params["n"]
     1

@@ -30,7 +30,13 @@ from autotune_core.objective import (
 )
 from autotune_core.trial import TrialStatus
 
-__all__ = ["Executor", "InlineExecutor", "ProcessExecutor", "ThreadExecutor", "make_executor"]
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "ProcessExecutor",
+    "ThreadExecutor",
+    "make_executor",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +153,11 @@ class ProcessExecutor(Executor):
     name = "process"
 
     def __init__(
-        self, objective: ObjectiveFn, *, concurrency: int = 1, threads_per_worker: int = 1
+        self,
+        objective: ObjectiveFn,
+        *,
+        concurrency: int = 1,
+        threads_per_worker: int = 1,
     ) -> None:
         super().__init__(objective, concurrency=concurrency)
         if is_async_objective(objective):
@@ -207,7 +217,7 @@ class ProcessExecutor(Executor):
 def make_executor(
     name: str, objective: ObjectiveFn, *, concurrency: int, threads_per_worker: int = 1
 ) -> Executor:
-    """The executor called ``name``, with ``"auto"`` resolved (see :class:`RunConfig`)."""
+    """The executor called ``name``; ``"auto"`` is resolved as in :class:`RunConfig`."""
     if name == "auto":
         if is_async_objective(objective):
             name = "inline"
@@ -221,4 +231,6 @@ def make_executor(
         return ProcessExecutor(
             objective, concurrency=concurrency, threads_per_worker=threads_per_worker
         )
-    raise ValueError(f"executor must be 'auto', 'process', 'thread' or 'inline', got {name!r}")
+    raise ValueError(
+        f"executor must be 'auto', 'process', 'thread' or 'inline', got {name!r}"
+    )

@@ -59,7 +59,9 @@ def run_objective(objective: ObjectiveFn, params: dict[str, Any]) -> Outcome:
     return _checked(evaluation, started)
 
 
-async def run_objective_async(objective: ObjectiveFn, params: dict[str, Any]) -> Outcome:
+async def run_objective_async(
+    objective: ObjectiveFn, params: dict[str, Any]
+) -> Outcome:
     """Await an async objective, with the same rules as :func:`run_objective`."""
     started = time.time()
     try:
@@ -141,7 +143,7 @@ class SklearnObjective:
     >>> X, y = load_iris(return_X_y=True)
     >>> objective = SklearnObjective(LogisticRegression(max_iter=500), X, y, cv=3)
     >>> round(objective({"C": 1.0}).score, 3)
-    0.98
+    0.973
     """
 
     direction = "maximize"
@@ -171,17 +173,20 @@ class SklearnObjective:
         self.fit_params = dict(fit_params or {})
         self.metric = self._primary_metric(scoring, metric)
         splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-        self.splits: list[tuple[np.ndarray, np.ndarray]] = list(splitter.split(X, y, groups))
+        self.splits: list[tuple[np.ndarray, np.ndarray]] = list(
+            splitter.split(X, y, groups)
+        )
 
     @staticmethod
     def _primary_metric(scoring: Any, metric: str | None) -> str:
-        if isinstance(scoring, Sequence) and not isinstance(scoring, str):
-            names = list(scoring)
-        elif isinstance(scoring, Mapping):
+        several = isinstance(scoring, Sequence) and not isinstance(scoring, str)
+        if several or isinstance(scoring, Mapping):
             names = list(scoring)
         else:
             if metric is not None:
-                raise ConfigError(f"metric={metric!r} needs several scorers in scoring=")
+                raise ConfigError(
+                    f"metric={metric!r} needs several scorers in scoring="
+                )
             return "score"
         if not names:
             raise ConfigError("scoring= must name at least one scorer")
@@ -209,7 +214,9 @@ class SklearnObjective:
         known = set(self.estimator.get_params(deep=True))
         for name in space.names:
             if name not in known:
-                raise ParameterNameError(_unknown_name_message(name, known, self.describe()))
+                raise ParameterNameError(
+                    _unknown_name_message(name, known, self.describe())
+                )
 
     def __call__(self, params: dict[str, Any]) -> Evaluation:
         """Cross-validate the estimator with ``params`` set."""
@@ -247,7 +254,9 @@ class SklearnObjective:
 def _unknown_name_message(name: str, known: set[str], estimator: str) -> str:
     suffix = [k for k in known if k.endswith(f"__{name}")]
     close = suffix or difflib.get_close_matches(name, known, n=3)
-    hint = f"; did you mean {', '.join(repr(c) for c in sorted(close))}?" if close else ""
+    hint = (
+        f"; did you mean {', '.join(repr(c) for c in sorted(close))}?" if close else ""
+    )
     return f"search-space parameter {name!r} is not a parameter of {estimator}{hint}"
 
 
@@ -257,5 +266,3 @@ def _summarise(caught: Sequence[warnings.WarningMessage]) -> tuple[str, ...]:
         text = f"{w.category.__name__}: {str(w.message).splitlines()[0][:200]}"
         unique.setdefault(text)
     return tuple(unique)[:_MAX_WARNINGS]
-
-

@@ -40,7 +40,11 @@ _BASES: dict[str, type] = {
     "reporters": Reporter,
     "acceptance": AcceptancePolicy,
 }
-_KIND = {"strategies": "strategy", "reporters": "reporter", "acceptance": "acceptance policy"}
+_KIND = {
+    "strategies": "strategy",
+    "reporters": "reporter",
+    "acceptance": "acceptance policy",
+}
 _EXTRA: dict[str, dict[str, type]] = {group: {} for group in _BASES}
 
 
@@ -65,7 +69,7 @@ def register(group: Group, name: str, cls: type) -> None:
 
 
 def load_plugin(group: Group, name: str) -> type:
-    """The class registered as ``name``; :class:`UnknownPluginError` lists the known ones."""
+    """The class registered as ``name``; an unknown name lists the known ones."""
     _check_group(group)
     if name in _EXTRA[group]:
         return _EXTRA[group][name]

@@ -84,22 +84,22 @@ class Reporter:
         elif isinstance(event, RunFinished):
             self.on_run_finished(event)
 
-    def on_run_started(self, event: RunStarted) -> None:  # noqa: B027
+    def on_run_started(self, event: RunStarted) -> None:
         """The run began."""
 
-    def on_trial_started(self, event: TrialStarted) -> None:  # noqa: B027
+    def on_trial_started(self, event: TrialStarted) -> None:
         """A trial started."""
 
-    def on_trial_finished(self, event: TrialFinished) -> None:  # noqa: B027
+    def on_trial_finished(self, event: TrialFinished) -> None:
         """A trial finished (any status)."""
 
-    def on_new_incumbent(self, event: NewIncumbent) -> None:  # noqa: B027
+    def on_new_incumbent(self, event: NewIncumbent) -> None:
         """A trial was accepted."""
 
-    def on_run_finished(self, event: RunFinished) -> None:  # noqa: B027
+    def on_run_finished(self, event: RunFinished) -> None:
         """The run stopped."""
 
-    def close(self) -> None:  # noqa: B027
+    def close(self) -> None:
         """Release files and displays; called once, last."""
 
     def options(self) -> dict[str, Any]:

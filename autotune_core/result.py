@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -76,7 +75,9 @@ class TuneResult:
     def _best(self) -> Trial:
         if self.best_trial is None:
             errors = Counter(t.error for t in self.trials if t.error)
-            common = f"; most common error: {errors.most_common(1)[0][0]}" if errors else ""
+            common = (
+                f"; most common error: {errors.most_common(1)[0][0]}" if errors else ""
+            )
             raise AutoTuneError(
                 f"no trial of {len(self.trials)} produced a score, so there is no "
                 f"best configuration{common}"
@@ -96,14 +97,16 @@ class TuneResult:
         ``"name kind: old -> new"`` text, several joined by ``"; "``.
         """
         rows = [_row(trial) for trial in self.trials]
-        frame = pd.DataFrame(rows, columns=[*_COLUMNS, *(f"param_{n}" for n in self.space.names)])
+        frame = pd.DataFrame(
+            rows, columns=[*_COLUMNS, *(f"param_{n}" for n in self.space.names)]
+        )
         return frame.astype({"number": "int64", "parent": "Int64", "accepted": "bool"})
 
     def __repr__(self) -> str:
         best = "none" if self.best_trial is None else f"{self.best_trial.score!r}"
         return (
-            f"TuneResult(name={self.name!r}, trials={len(self.trials)}, best_score={best}, "
-            f"stop_reason={self.stop_reason!r})"
+            f"TuneResult(name={self.name!r}, trials={len(self.trials)}, "
+            f"best_score={best}, stop_reason={self.stop_reason!r})"
         )
 
 
@@ -134,13 +137,15 @@ def load_run(folder: str | Path) -> TuneResult:
 
     Examples
     --------
-    >>> result = load_run("autotune-runs/20261203-101500-MLPClassifier")  # doctest: +SKIP
+    >>> result = load_run("autotune-runs/20261203-101500-MLP")  # doctest: +SKIP
     >>> result.history.head()  # doctest: +SKIP
     """
     folder = Path(folder)
     path = folder / EVENTS_FILE
     if not path.is_file():
-        raise RunFolderError(f"{str(folder)!r} is not a run folder: it has no {EVENTS_FILE}")
+        raise RunFolderError(
+            f"{str(folder)!r} is not a run folder: it has no {EVENTS_FILE}"
+        )
     return result_from_events(read_events(path), run_dir=folder)
 
 
@@ -172,5 +177,3 @@ def result_from_events(events: Any, *, run_dir: Path | None) -> TuneResult:
         run_dir=run_dir,
         strategy=started.strategy,
     )
-
-

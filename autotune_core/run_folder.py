@@ -51,7 +51,9 @@ def json_default(value: Any) -> Any:
 def dumps(data: Any) -> str:
     """Compact JSON, non-finite floats written as ``null``."""
     try:
-        return json.dumps(data, separators=(",", ":"), default=json_default, allow_nan=False)
+        return json.dumps(
+            data, separators=(",", ":"), default=json_default, allow_nan=False
+        )
     except ValueError:
         return json.dumps(
             _finite(data), separators=(",", ":"), default=json_default, allow_nan=False
@@ -99,7 +101,7 @@ class RunFolder:
 
     @classmethod
     def create(cls, path: str | Path | None, *, name: str) -> RunFolder:
-        """Create ``path``, or a new folder named ``name`` under :data:`DEFAULT_RUNS_DIR`.
+        """Create ``path``, or a folder named ``name`` under :data:`DEFAULT_RUNS_DIR`.
 
         An explicit ``path`` must not already hold a run; a default one gets
         a numeric suffix if the name is taken.
@@ -114,7 +116,9 @@ class RunFolder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RunFolderError(f"cannot create run folder {str(folder)!r}: {exc}") from None
+            raise RunFolderError(
+                f"cannot create run folder {str(folder)!r}: {exc}"
+            ) from None
         return cls(folder)
 
     @property
@@ -149,7 +153,9 @@ def _unique(path: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise RunFolderError(f"cannot create run folder {str(candidate)!r}: {exc}") from None
+            raise RunFolderError(
+                f"cannot create run folder {str(candidate)!r}: {exc}"
+            ) from None
         return candidate
     raise RunFolderError(f"no free run-folder name next to {str(path)!r}")
 
@@ -164,7 +170,9 @@ def read_events(path: str | Path) -> Iterator[Event]:
     try:
         lines = path.read_text(encoding="utf-8").split("\n")
     except OSError as exc:
-        raise RunFolderError(f"cannot read event log {str(path)!r}: {exc.strerror}") from None
+        raise RunFolderError(
+            f"cannot read event log {str(path)!r}: {exc.strerror}"
+        ) from None
     last = len(lines) - 1
     for index, line in enumerate(lines):
         if not line.strip():

@@ -50,7 +50,7 @@ __all__ = [
 ChoiceValue: TypeAlias = StrictBool | StrictInt | StrictFloat | StrictStr | None
 """A value a :class:`Categorical` may offer (``bool`` is kept apart from ``int``)."""
 
-ParamValue: TypeAlias = int | float | str | bool | None | tuple[int, ...]
+ParamValue: TypeAlias = int | float | str | bool | tuple[int, ...] | None
 """A value any parameter may take."""
 
 Point: TypeAlias = dict[str, Any]
@@ -63,7 +63,9 @@ def _type_key(value: object) -> tuple[str, object]:
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+    return isinstance(value, int | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )
 
 
 def _is_real(value: object) -> bool:
@@ -169,7 +171,7 @@ class Int(_Base):
         else:
             raw = self.low + unit * (self.high - self.low)
         k = round((raw - self.low) / self.step)
-        return min(max(self.low + k * self.step, self.low), self.high)
+        return int(min(max(self.low + k * self.step, self.low), self.high))
 
     def default(self) -> int:
         return self.start if self.start is not None else self.from_unit(0.5)
@@ -220,7 +222,7 @@ class Float(_Base):
         return _is_real(value) and self.low <= value <= self.high  # type: ignore[operator]
 
     def coerce(self, value: object) -> float:
-        return float(super().coerce(value))  # type: ignore[arg-type]
+        return float(super().coerce(value))
 
     def to_unit(self, value: float) -> float:
         """Position of ``value`` in the range, 0 at ``low`` and 1 at ``high``."""
@@ -251,7 +253,7 @@ class Float(_Base):
 
 
 class Categorical(_Base):
-    """One of a fixed tuple of choices (``str``, ``int``, ``float``, ``bool``, ``None``).
+    """One of a fixed tuple of choices: ``str``, ``int``, ``float``, ``bool``, ``None``.
 
     ``1``, ``1.0`` and ``True`` are different choices. The default start is
     the first choice.
@@ -342,7 +344,8 @@ class Layers(_Base):
 
     Examples
     --------
-    >>> Layers(min_layers=1, max_layers=3, min_units=16, max_units=256, log=True).default()
+    >>> layers = Layers(max_layers=3, min_units=16, max_units=256, log=True)
+    >>> layers.default()
     (64, 64)
     """
 
@@ -358,14 +361,17 @@ class Layers(_Base):
     def _check(self) -> Self:
         if self.min_layers > self.max_layers:
             raise ValueError(
-                f"min_layers={self.min_layers!r} must be <= max_layers={self.max_layers!r}"
+                f"min_layers={self.min_layers!r} must be <= "
+                f"max_layers={self.max_layers!r}"
             )
         if self.min_units > self.max_units:
             raise ValueError(
                 f"min_units={self.min_units!r} must be <= max_units={self.max_units!r}"
             )
         if self.min_layers == self.max_layers and self.min_units == self.max_units:
-            raise ValueError("min_layers == max_layers and min_units == max_units: fixed")
+            raise ValueError(
+                "min_layers == max_layers and min_units == max_units: fixed"
+            )
         if self.start is not None and not self.contains(self.start):
             raise ValueError(f"start={self.start!r} must be {self.describe()}")
         return self
@@ -397,7 +403,7 @@ class Layers(_Base):
             raw = self.min_units * (self.max_units / self.min_units) ** unit
         else:
             raw = self.min_units + unit * (self.max_units - self.min_units)
-        return min(max(round(raw), self.min_units), self.max_units)
+        return int(min(max(round(raw), self.min_units), self.max_units))
 
     def width_to_unit(self, width: int) -> float:
         """Position of ``width`` in ``[min_units, max_units]``."""
@@ -420,7 +426,9 @@ class Layers(_Base):
         return tuple(self.width_from_unit(float(rng.random())) for _ in range(n))
 
 
-Param = Annotated[Int | Float | Categorical | Bool | Layers, Field(discriminator="kind")]
+Param = Annotated[
+    Int | Float | Categorical | Bool | Layers, Field(discriminator="kind")
+]
 """Any parameter definition; the ``kind`` field tells them apart in JSON."""
 
 
@@ -483,7 +491,9 @@ class SearchSpace(BaseModel):
     def _check_names(cls, params: dict[str, Any]) -> dict[str, Any]:
         for name in params:
             if not name or name != name.strip():
-                raise ValueError(f"parameter name {name!r} must be non-empty, no padding")
+                raise ValueError(
+                    f"parameter name {name!r} must be non-empty, no padding"
+                )
         return params
 
     @model_validator(mode="after")
@@ -564,7 +574,9 @@ class SearchSpace(BaseModel):
         for name in self._order():
             if not self.is_active(name, settled):
                 continue
-            settled[name] = point[name] if name in point else self.params[name].default()
+            settled[name] = (
+                point[name] if name in point else self.params[name].default()
+            )
         return {name: settled[name] for name in self.params if name in settled}
 
     def default_point(self) -> Point:
@@ -608,4 +620,6 @@ class SearchSpace(BaseModel):
 
     def key(self, point: Mapping[str, Any]) -> tuple[tuple[str, object], ...]:
         """A hashable key identifying ``point`` (types kept apart)."""
-        return tuple((name, _type_key(point[name])) for name in self.params if name in point)
+        return tuple(
+            (name, _type_key(point[name])) for name in self.params if name in point
+        )

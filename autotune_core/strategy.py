@@ -54,7 +54,9 @@ class StepStrategy(ABC):
     name: ClassVar[str] = ""
 
     @abstractmethod
-    def propose(self, state: SearchState, rng: np.random.Generator) -> Candidate | Batch | None:
+    def propose(
+        self, state: SearchState, rng: np.random.Generator
+    ) -> Candidate | Batch | None:
         """The next candidate, batch, or ``None`` (see the class docstring)."""
 
     def tell(self, trial: Trial, state: SearchState) -> None:  # noqa: B027

@@ -56,12 +56,19 @@ class Move:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for the event log."""
-        return {"param": self.param, "kind": self.kind, "old": self.old, "new": self.new}
+        return {
+            "param": self.param,
+            "kind": self.kind,
+            "old": self.old,
+            "new": self.new,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Move:
         """Inverse of :meth:`to_dict` (lists come back as tuples)."""
-        return cls(data["param"], data["kind"], _detuple(data["old"]), _detuple(data["new"]))
+        return cls(
+            data["param"], data["kind"], _detuple(data["old"]), _detuple(data["new"])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +201,9 @@ class Trial:
             "error": self.error,
             "warnings": list(self.warnings),
         }
-        data.update({k: v for k, v in optional.items() if v or v == 0.0 and v is not None})
+        data.update(
+            {k: v for k, v in optional.items() if v or (v == 0.0 and v is not None)}
+        )
         return data
 
     @classmethod

@@ -23,14 +23,20 @@ import numpy as np
 
 from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig
-from autotune_core.events import NewIncumbent, RunFinished, RunStarted, TrialFinished, TrialStarted
+from autotune_core.events import (
+    NewIncumbent,
+    RunFinished,
+    RunStarted,
+    TrialFinished,
+    TrialStarted,
+)
 from autotune_core.exceptions import AutoTuneError, ConfigError, StrategyError
 from autotune_core.objective import Outcome, as_evaluation
 from autotune_core.registry import create_acceptance, create_reporter, create_strategy
 from autotune_core.reporter import Reporter, RunControl, _Broadcaster
 from autotune_core.result import TuneResult
 from autotune_core.run_folder import EventLog, RunFolder, default_run_name
-from autotune_core.space import Point, SearchSpace
+from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
 from autotune_core.trial import Batch, Candidate, Evaluation, Trial, TrialStatus
@@ -40,7 +46,13 @@ __all__ = ["PendingTrial", "StopReason", "Tuner"]
 logger = logging.getLogger(__name__)
 
 StopReason = Literal[
-    "max_trials", "max_time", "patience", "target_score", "exhausted", "stopped", "interrupted"
+    "max_trials",
+    "max_time",
+    "patience",
+    "target_score",
+    "exhausted",
+    "stopped",
+    "interrupted",
 ]
 
 _DEFAULT_STRATEGY = "random-step"
@@ -48,7 +60,7 @@ _DEFAULT_STRATEGY = "random-step"
 
 @dataclass(frozen=True, slots=True)
 class PendingTrial:
-    """A trial handed out by :meth:`Tuner.ask`, to be answered with :meth:`Tuner.tell`."""
+    """A trial handed out by :meth:`Tuner.ask`, answered with :meth:`Tuner.tell`."""
 
     number: int
     candidate: Candidate
@@ -92,7 +104,7 @@ class Tuner:
     ...               max_trials=20, seed=0, direction="minimize")
     >>> with tuner:
     ...     while (trial := tuner.ask()) is not None:
-    ...         tuner.tell(trial, (trial.params["x"] - 1) ** 2)
+    ...         _ = tuner.tell(trial, (trial.params["x"] - 1) ** 2)
     >>> round(tuner.result().best_params["x"], 1)
     1.0
     """
@@ -110,9 +122,15 @@ class Tuner:
         objective_name: str = "objective",
         **options: Any,
     ) -> None:
-        self.space = space if isinstance(space, SearchSpace) else SearchSpace.model_validate(space)
+        self.space = (
+            space
+            if isinstance(space, SearchSpace)
+            else SearchSpace.model_validate(space)
+        )
         self.config = _resolve_config(config, options)
-        self.strategy = create_strategy(strategy) if isinstance(strategy, str) else strategy
+        self.strategy = (
+            create_strategy(strategy) if isinstance(strategy, str) else strategy
+        )
         self.acceptance = _resolve_acceptance(acceptance)
         self.rng = np.random.default_rng(self.config.seed)
         self.state = SearchState(self.space, self.config)
@@ -129,9 +147,13 @@ class Tuner:
         self._deadline = math.inf
         self._stop_reason: str | None = None
         self._finished = False
-        self._reporters = [create_reporter(r) if isinstance(r, str) else r for r in reporters]
+        self._reporters = [
+            create_reporter(r) if isinstance(r, str) else r for r in reporters
+        ]
         self._broadcaster = _Broadcaster(self._reporters, self.control)
-        self._folder = None if run_dir is False else RunFolder.create(run_dir, name=self.name)
+        self._folder = (
+            None if run_dir is False else RunFolder.create(run_dir, name=self.name)
+        )
         self._log: EventLog | None = None
 
     # -- lifecycle -------------------------------------------------------------
@@ -149,7 +171,9 @@ class Tuner:
         if exc_type is None:
             self.close()
         else:
-            interrupted = issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ in (
+            interrupted = issubclass(
+                exc_type, KeyboardInterrupt
+            ) or exc_type.__name__ in (
                 "CancelledError",
                 "Cancelled",
             )
@@ -192,7 +216,9 @@ class Tuner:
         assert self._folder is not None
         self._folder.write_json("config.json", event.config)
         self._folder.write_json("space.json", event.space)
-        meta = {k: v for k, v in event.to_dict().items() if k not in ("config", "space")}
+        meta = {
+            k: v for k, v in event.to_dict().items() if k not in ("config", "space")
+        }
         self._folder.write_json("run.json", meta)
         self._log = self._folder.open_log()
 
@@ -220,7 +246,9 @@ class Tuner:
             self._broadcaster.close()
             if self._log is not None:
                 self._log.close()
-        logger.info("run %s finished (%s) after %d trials", self.name, reason, event.n_trials)
+        logger.info(
+            "run %s finished (%s) after %d trials", self.name, reason, event.n_trials
+        )
 
     # -- ask / tell ------------------------------------------------------------
 
@@ -265,15 +293,17 @@ class Tuner:
             self._next = self._checked(proposal)
         elif proposal is not None:
             raise StrategyError(
-            f"{self.strategy!r}.propose() must return a Candidate, a Batch or None, "
-            f"got {type(proposal).__name__}"
-        )
+                f"{self.strategy!r}.propose() must return a Candidate, a Batch or "
+                f"None, got {type(proposal).__name__}"
+            )
 
     def _checked(self, candidate: Candidate) -> Candidate:
         try:
             params = self.space.validate_point(candidate.params)
         except ConfigError as exc:
-            raise StrategyError(f"{self.strategy!r} proposed an invalid candidate: {exc}") from None
+            raise StrategyError(
+                f"{self.strategy!r} proposed an invalid candidate: {exc}"
+            ) from None
         if params == candidate.params:
             return candidate
         return Candidate(params, candidate.parent, candidate.moves)
@@ -288,7 +318,11 @@ class Tuner:
         self.state._add_pending(candidate)
         self._publish(
             TrialStarted(
-                number, candidate.params, candidate.parent, candidate.moves, pending.started_at
+                number,
+                candidate.params,
+                candidate.parent,
+                candidate.moves,
+                pending.started_at,
             )
         )
         return pending
@@ -306,7 +340,9 @@ class Tuner:
         number = trial if isinstance(trial, int) else trial.number
         pending = self._pending.pop(number, None)
         if pending is None:
-            raise AutoTuneError(f"trial {number} is not running (told twice, or never asked)")
+            raise AutoTuneError(
+                f"trial {number} is not running (told twice, or never asked)"
+            )
         outcome = _as_outcome(result, pending.started_at)
         record = self._record(pending, outcome)
         self._barrier.discard(number)
@@ -314,7 +350,10 @@ class Tuner:
         self.strategy.tell(record, self.state)
         self._publish(TrialFinished(record))
         if record.accepted:
-            self._publish(NewIncumbent(record.number, record.score, record.parent, record.params))  # type: ignore[arg-type]
+            assert record.score is not None
+            self._publish(
+                NewIncumbent(record.number, record.score, record.parent, record.params)
+            )
         _log_trial(record)
         self._check_stop()
         return record
@@ -327,7 +366,9 @@ class Tuner:
             status=outcome.status,
             parent=pending.candidate.parent,
             moves=pending.candidate.moves,
-            score=ev.score if ev is not None and outcome.status is TrialStatus.OK else None,
+            score=ev.score
+            if ev is not None and outcome.status is TrialStatus.OK
+            else None,
             score_std=None if ev is None else ev.score_std,
             fold_scores=() if ev is None else ev.fold_scores,
             fit_time=None if ev is None else ev.fit_time,
@@ -338,7 +379,9 @@ class Tuner:
             started_at=pending.started_at,
             finished_at=outcome.finished_at,
         )
-        if not trial.ok or not self.acceptance.accept(trial, self.state.incumbent, self.state):
+        if not trial.ok or not self.acceptance.accept(
+            trial, self.state.incumbent, self.state
+        ):
             return trial
         return _replace_accepted(trial)
 
@@ -365,7 +408,10 @@ class Tuner:
             return self._stop("max_trials")
         if time.monotonic() >= self._deadline:
             return self._stop("max_time")
-        if cfg.patience is not None and self.state.trials_since_acceptance >= cfg.patience:
+        if (
+            cfg.patience is not None
+            and self.state.trials_since_acceptance >= cfg.patience
+        ):
             return self._stop("patience")
         if (
             cfg.target_score is not None
@@ -379,7 +425,9 @@ class Tuner:
     @property
     def budget_left(self) -> bool:
         """Whether more trials may start (``max_trials`` not yet reached)."""
-        return self.config.max_trials is None or self._next_number < self.config.max_trials
+        return (
+            self.config.max_trials is None or self._next_number < self.config.max_trials
+        )
 
     # -- results -----------------------------------------------------------------
 
@@ -426,7 +474,9 @@ def _start_candidates(
     if start is None:
         return [Candidate(space.default_point())]
     if isinstance(start, Mapping):
-        raise ConfigError("start= must be a list of configurations, got a single mapping")
+        raise ConfigError(
+            "start= must be a list of configurations, got a single mapping"
+        )
     candidates = []
     for index, point in enumerate(start):
         try:
@@ -457,7 +507,11 @@ def _replace_accepted(trial: Trial) -> Trial:
 
 
 def _describe(plugin: StepStrategy | AcceptancePolicy) -> dict[str, Any]:
-    return {"name": plugin.name or type(plugin).__name__, "class": _qualname(plugin), "options": plugin.options()}
+    return {
+        "name": plugin.name or type(plugin).__name__,
+        "class": _qualname(plugin),
+        "options": plugin.options(),
+    }
 
 
 def _qualname(obj: object) -> str:
@@ -467,7 +521,14 @@ def _qualname(obj: object) -> str:
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in ("autotune-core", "numpy", "scikit-learn", "pandas", "pydantic", "anyio"):
+    for dist in (
+        "autotune-core",
+        "numpy",
+        "scikit-learn",
+        "pandas",
+        "pydantic",
+        "anyio",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -486,5 +547,3 @@ def _log_trial(trial: Trial) -> None:
         )
     else:
         logger.info("trial %d %s: %s", trial.number, trial.status.value, trial.error)
-
-

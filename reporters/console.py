@@ -90,7 +90,10 @@ class ConsoleReporter(Reporter):
         minutes = max(time.monotonic() - self._started, 1e-9) / 60
         best = "-" if self._best is None else f"{self._best:.5g}"
         self._progress.update(
-            self._task, completed=self._done, best=best, rate=f"{self._done / minutes:.1f}"
+            self._task,
+            completed=self._done,
+            best=best,
+            rate=f"{self._done / minutes:.1f}",
         )
 
     def on_new_incumbent(self, event: NewIncumbent) -> None:

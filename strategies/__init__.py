@@ -1,4 +1,4 @@
-"""Built-in step strategies, registered under the ``autotune.strategies`` entry points."""
+"""Built-in step strategies, registered as ``autotune.strategies`` entry points."""
 
 from strategies.moves import can_move, move_param, unit_step
 from strategies.random_step import RandomStep

@@ -47,7 +47,9 @@ def move_param(
         return Move(name, "flip", value, not value)
     if isinstance(param, Layers):
         return _move_layers(name, param, value, rng, step_size)
-    raise TypeError(f"no move defined for parameter {name!r} of type {type(param).__name__}")
+    raise TypeError(
+        f"no move defined for parameter {name!r} of type {type(param).__name__}"
+    )
 
 
 def _same(a: object, b: object) -> bool:
@@ -76,7 +78,9 @@ def _move_int(
         step = -step
     new = param.from_unit(unit + step)
     if new == value:  # at least one grid step, inside the bounds
-        up = value + param.step <= param.high and (step > 0 or value - param.step < param.low)
+        up = value + param.step <= param.high and (
+            step > 0 or value - param.step < param.low
+        )
         new = value + param.step if up else value - param.step
     return Move(name, "up" if new > value else "down", value, new)
 
@@ -109,12 +113,18 @@ def _move_layers(
     return Move(name, kind, value, tuple(layers))
 
 
-def _resized(param: Layers, width: int, rng: np.random.Generator, step_size: float) -> int:
+def _resized(
+    param: Layers, width: int, rng: np.random.Generator, step_size: float
+) -> int:
     step = unit_step(rng, step_size)
     unit = param.width_to_unit(width)
     if not 0.0 <= unit + step <= 1.0:
         step = -step
     new = param.width_from_unit(unit + step)
     if new == width:
-        new = width + 1 if (step > 0 and width < param.max_units) or width == param.min_units else width - 1
+        new = (
+            width + 1
+            if (step > 0 and width < param.max_units) or width == param.min_units
+            else width - 1
+        )
     return new

@@ -70,7 +70,9 @@ class RandomStep(StepStrategy):
             return None
         candidate = None
         for _ in range(self.max_tries):
-            candidate = self._step(state, incumbent.number, incumbent.params, movable, rng)
+            candidate = self._step(
+                state, incumbent.number, incumbent.params, movable, rng
+            )
             if not state.has_seen(candidate.params):
                 break
         return candidate
