@@ -105,8 +105,8 @@ class Tuner:
     >>> with tuner:
     ...     while (trial := tuner.ask()) is not None:
     ...         _ = tuner.tell(trial, (trial.params["x"] - 1) ** 2)
-    >>> round(tuner.result().best_params["x"], 1)
-    1.0
+    >>> abs(tuner.result().best_params["x"] - 1) < 0.2
+    True
     """
 
     def __init__(
