@@ -93,6 +93,16 @@ def _check_objective(objective: ObjectiveFn, tuner: Tuner) -> None:
 
 async def _drive(tuner: Tuner, executor: Executor) -> None:
     """Keep the executor busy until the tuner stops and nothing is running."""
+    try:
+        await _drive_group(tuner, executor)
+    except BaseExceptionGroup as group:
+        # The task group wraps even a lone error; users should see the error itself.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from group.exceptions[0].__cause__
+        raise
+
+
+async def _drive_group(tuner: Tuner, executor: Executor) -> None:
     send, receive = anyio.create_memory_object_stream[tuple[PendingTrial, Outcome]](
         math.inf
     )
