@@ -1,0 +1,327 @@
+"""The ``autotune`` command: ``autotune demo`` and ``autotune run CONFIG``.
+
+The library never prints and never configures logging; this module does
+both, for the command line only. User errors (an invalid config file or
+flag, a missing file, an unknown plugin) are reported in one paragraph on
+stderr with exit status 2; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.table import Table
+
+from autotune_core import __version__
+from autotune_core.exceptions import AutoTuneError
+from autotune_core.experiment import Experiment, describe_validation_error
+from autotune_core.registry import create_reporter
+from autotune_core.reporter import Reporter
+from autotune_core.result import TuneResult
+
+__all__ = ["DEMO", "main"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    AutoTuneError,
+    ValidationError,
+    FileNotFoundError,
+    PermissionError,
+)
+"""Errors caused by the user's input: reported without a traceback."""
+
+DEMO: dict[str, Any] = {
+    "estimator": {
+        "steps": [
+            {"name": "scale", "class": "sklearn.preprocessing.StandardScaler"},
+            {
+                "name": "mlp",
+                "class": "sklearn.neural_network.MLPClassifier",
+                # A short training budget keeps each fit around a second; the
+                # ConvergenceWarning this causes is recorded with each trial.
+                "params": {"max_iter": 60, "random_state": 0},
+            },
+        ]
+    },
+    "data": {"loader": "load_digits"},
+    "objective": {"cv": 3, "scoring": "accuracy"},
+    "space": {
+        "mlp__hidden_layer_sizes": {
+            "kind": "layers",
+            "min_layers": 1,
+            "max_layers": 2,
+            "min_units": 16,
+            "max_units": 128,
+            "log": True,
+        },
+        "mlp__alpha": {"kind": "float", "low": 1e-6, "high": 1e-1, "log": True},
+        "mlp__learning_rate_init": {
+            "kind": "float",
+            "low": 1e-4,
+            "high": 1e-1,
+            "log": True,
+        },
+        "mlp__activation": {"kind": "categorical", "choices": ["relu", "tanh"]},
+    },
+    "strategy": {"name": "random-step", "options": {"step_size": 0.15}},
+    "run": {"min_improvement": 0.001, "executor": "process"},
+}
+"""The experiment ``autotune demo`` runs: an MLP pipeline on the digits data."""
+
+_DEMO_TRIALS = 80
+# The demo's safety net: no trial starts after this many seconds, so that the
+# whole command ends within two minutes even on a slow or loaded machine.
+_DEMO_MAX_TIME_S = 60.0
+
+
+# -- argument parsing ------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+
+
+def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-v`` and ``--debug``, accepted before and after the subcommand."""
+    # On subcommands the defaults are suppressed so that they do not undo
+    # a flag given before the subcommand.
+    default: dict[str, Any] = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        help="log progress: -v for INFO, -vv for DEBUG (default: WARNING only)",
+        **({"default": 0} if top else default),
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of errors",
+        **default,
+    )
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed", type=_non_negative_int, help="seed of the search's randomness"
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, help="evaluations running at once"
+    )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="folder for the run's record (default: a new one under ./autotune-runs)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no live progress, only the summary"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``autotune`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="autotune",
+        description="Hyper-parameter tuning by small randomized steps.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    _add_common(parser, top=True)
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
+
+    demo = commands.add_parser(
+        "demo", help="tune a small neural network on the bundled digits data"
+    )
+    demo.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=_DEMO_TRIALS,
+        help=f"trials to run (default: {_DEMO_TRIALS})",
+    )
+    _add_run_options(demo)
+    demo.set_defaults(concurrency=2, handler=_demo)
+    _add_common(demo, top=False)
+
+    run = commands.add_parser("run", help="run the experiment in a TOML or JSON file")
+    run.add_argument("config", type=Path, help="the experiment file")
+    run.add_argument("--max-trials", type=_positive_int, help="override run.max_trials")
+    _add_run_options(run)
+    run.set_defaults(handler=_run)
+    _add_common(run, top=False)
+    return parser
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
+    experiment = Experiment.model_validate(DEMO)
+    result = experiment.run(
+        reporters=[_console_reporter(args, err)],
+        run_dir=args.run_dir,
+        max_trials=args.trials,
+        max_time_s=_DEMO_MAX_TIME_S,
+        concurrency=args.concurrency,
+        **_given(seed=args.seed),
+    )
+    return _summarise(result, out)
+
+
+def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    experiment = Experiment.from_file(args.config)
+    overrides = _given(
+        max_trials=args.max_trials, seed=args.seed, concurrency=args.concurrency
+    )
+    has_console = any(spec.name == "console" for spec in experiment.reporters)
+    reporters = [] if has_console else [_console_reporter(args, err)]
+    result = experiment.run(reporters=reporters, run_dir=args.run_dir, **overrides)
+    return _summarise(result, out)
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The options that were given on the command line."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def _console_reporter(args: argparse.Namespace, err: Console) -> Reporter:
+    return create_reporter("console", quiet=args.quiet, console=err)
+
+
+def _summarise(result: TuneResult, out: Console) -> int:
+    """Print the best configuration and where the run's record is."""
+    if result.best_trial is None:
+        out.print(f"[bold red]No trial produced a score[/] ({len(result.trials)} run).")
+        _print_run_dir(result, out)
+        return EXIT_FAILED
+
+    table = Table(title="Best configuration", show_header=False)
+    table.add_row("score", f"{result.best_score:.6g}")
+    table.add_row("trial", str(result.best_trial.number))
+    for name, value in result.best_params.items():
+        table.add_row(escape(name), escape(repr(value)))
+    out.print(table)
+    out.print(
+        f"seed {result.config.seed}: repeat the search with --seed {result.config.seed}"
+    )
+    _print_run_dir(result, out)
+    return EXIT_OK
+
+
+def _print_run_dir(result: TuneResult, out: Console) -> None:
+    if result.run_dir is not None:
+        out.print(f"run folder: {escape(str(result.run_dir))}", soft_wrap=True)
+
+
+# -- main ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _logging(verbosity: int, console: Console) -> Iterator[None]:
+    """Send log records to stderr for the duration of one command."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = RichHandler(console=console, show_path=False, show_time=False)
+    handler.setLevel(level)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    # Lower the root level if needed, never raise it: other handlers keep theirs.
+    root.setLevel(min(level, previous))
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        return f"invalid {exc.title}: {describe_validation_error(exc)}"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.strerror or exc}: {str(exc.filename)!r}"
+    return str(exc)
+
+
+def _report_user_error(exc: BaseException, err: Console, *, debug: bool) -> int:
+    if debug:
+        err.print(escape(traceback.format_exc()), end="", highlight=False)
+    err.print(
+        f"[bold red]autotune: error:[/] {escape(_describe(exc))}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return EXIT_USAGE
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return EXIT_OK
+    return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``autotune`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns the exit status: 0 on success, 1 when no trial produced a score,
+    2 for a user error, 130 when interrupted.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +SKIP
+    autotune 0.1.0
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return _exit_code(exc)
+
+    out, err = Console(), Console(stderr=True)
+    handler: Callable[[argparse.Namespace, Console, Console], int] = args.handler
+    with _logging(args.verbose, err):
+        try:
+            return handler(args, out, err)
+        except USER_ERRORS as exc:
+            return _report_user_error(exc, err, debug=args.debug)
+        except KeyboardInterrupt:
+            err.print("[bold red]autotune: interrupted[/]")
+            return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
