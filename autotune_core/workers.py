@@ -31,7 +31,7 @@ from autotune_core.exceptions import AutoTuneError
 from autotune_core.objective import ObjectiveFn, Outcome, run_objective
 from autotune_core.trial import TrialStatus
 
-__all__ = ["WorkerPool"]
+__all__ = ["WorkerPool", "limit_threads", "timed_out"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,12 @@ def limit_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+
+
+def timed_out(time_limit: float, started: float) -> Outcome:
+    """The outcome of an evaluation stopped at its time limit."""
+    error = f"Timeout: the evaluation ran past {time_limit:g} s and was stopped"
+    return Outcome(TrialStatus.TIMEOUT, None, error, started, time.time())
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -167,10 +173,8 @@ class WorkerPool:
             )
             if not ready:
                 self._discard(worker)
-                error = (
-                    f"Timeout: the evaluation ran past {time_limit:g} s and was stopped"
-                )
-                return Outcome(TrialStatus.TIMEOUT, None, error, started, time.time())
+                assert time_limit is not None
+                return timed_out(time_limit, started)
             outcome: Outcome = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             self._discard(worker)
