@@ -30,7 +30,7 @@ from autotune_core.registry import create_reporter
 from autotune_core.reporter import Reporter
 from autotune_core.result import TuneResult
 
-__all__ = ["DEMO", "main"]
+__all__ = ["DEMO", "build_parser", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,11 @@ DEMO: dict[str, Any] = {
             "kind": "layers",
             "min_layers": 1,
             "max_layers": 2,
-            "min_units": 16,
+            "min_units": 8,
             "max_units": 128,
             "log": True,
+            # A deliberately modest start, so that the search has room to improve.
+            "start": [16],
         },
         "mlp__alpha": {"kind": "float", "low": 1e-6, "high": 1e-1, "log": True},
         "mlp__learning_rate_init": {
@@ -77,10 +79,11 @@ DEMO: dict[str, Any] = {
             "low": 1e-4,
             "high": 1e-1,
             "log": True,
+            "start": 1e-3,
         },
         "mlp__activation": {"kind": "categorical", "choices": ["relu", "tanh"]},
     },
-    "strategy": {"name": "random-step", "options": {"step_size": 0.15}},
+    "strategy": {"name": "random-step", "options": {"step_size": 0.2}},
     "run": {"min_improvement": 0.001, "executor": "process"},
 }
 """The experiment ``autotune demo`` runs: an MLP pipeline on the digits data."""

@@ -8,14 +8,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from autotune_core.exceptions import ConfigError
 
-__all__ = ["Direction", "ExecutorName", "RunConfig", "read_config_file"]
+__all__ = ["Direction", "ExecutorName", "LogSync", "RunConfig", "read_config_file"]
 
 Direction = Literal["maximize", "minimize"]
 ExecutorName = Literal["auto", "process", "thread", "inline"]
+LogSync = Literal["trial", "batch"]
 
 
 class RunConfig(BaseModel):
@@ -52,13 +53,41 @@ class RunConfig(BaseModel):
         Where evaluations run: ``"process"`` (worker processes, for CPU-bound
         fits), ``"thread"``, ``"inline"`` (in the event loop; for cheap or
         async objectives), or ``"auto"``: ``"inline"`` for async objectives,
-        ``"thread"`` when ``concurrency == 1``, ``"process"`` otherwise.
+        ``"process"`` when ``concurrency > 1`` or a ``trial_timeout_s`` is
+        set, ``"thread"`` otherwise.
     threads_per_worker
         Native threads (BLAS, OpenMP) each worker process may use, so that
         ``concurrency`` workers do not oversubscribe the cores.
     name
         Name of the run and of its run folder; by default the start time and
         the objective's name.
+    trial_timeout_s
+        Stop an evaluation that runs longer than this and record the trial as
+        ``timeout``. Enforced for real by the process executor (the worker is
+        killed and replaced) and for async objectives; the thread executor
+        can only abandon the thread; the inline executor cannot stop a sync
+        objective and refuses the option.
+    max_failures
+        Stop the run with an error after this many failed or timed-out
+        trials in a row; ``None`` never stops.
+    log_sync
+        ``"trial"``: the event log is synced to disk (fsync) after every
+        trial, so even a machine crash loses only trials in flight.
+        ``"batch"``: synced at most once a second and at the end; a killed
+        process still loses nothing that finished (every line is flushed to
+        the operating system at once), a machine crash may lose the last
+        second.
+    deterministic
+        Make the history independent of timing: candidates are proposed in
+        rounds of ``round_size`` and told in proposal order once the whole
+        round has finished, so the same seed gives the same history at any
+        ``concurrency``. Costs idle workers at the end of each round.
+    round_size
+        Trials per round in deterministic mode; ``concurrency`` above it
+        leaves workers idle.
+    stop_grace_s
+        After Ctrl-C or SIGTERM, how long trials in flight may run on before
+        they are cancelled (a second signal cancels at once).
 
     Examples
     --------
@@ -85,10 +114,22 @@ class RunConfig(BaseModel):
     executor: ExecutorName = "auto"
     threads_per_worker: int = Field(default=1, ge=1)
     name: str | None = Field(default=None, min_length=1, pattern=r"^[\w.@+-]+$")
+    trial_timeout_s: float | None = Field(default=None, gt=0)
+    max_failures: int | None = Field(default=25, ge=1)
+    log_sync: LogSync = "trial"
+    deterministic: StrictBool = False
+    round_size: int = Field(default=4, ge=1, le=1024)
+    stop_grace_s: float = Field(default=10.0, ge=0)
 
     @model_validator(mode="after")
     def _finite(self) -> Self:
-        for name in ("max_time_s", "min_improvement", "target_score"):
+        for name in (
+            "max_time_s",
+            "min_improvement",
+            "target_score",
+            "trial_timeout_s",
+            "stop_grace_s",
+        ):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"{name}={value!r} must be finite")

@@ -7,7 +7,14 @@ log whose version is newer than the one it knows.
 Order within a run: one :class:`RunStarted`; per trial a
 :class:`TrialStarted`, later its :class:`TrialFinished`, then a
 :class:`NewIncumbent` if it was accepted; one :class:`RunFinished` at the end.
-Trials running concurrently interleave.
+Trials running concurrently interleave. A resumed run appends a
+:class:`RunResumed` (and a :class:`SpaceChanged` if the space changed) and
+goes on; a trial that was running when the run stopped is started again
+under the same number.
+
+Every :class:`TrialStarted` carries a *checkpoint*: the strategy's snapshot
+and the random state right after the candidate was proposed, which is what
+resuming restores.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ __all__ = [
     "Event",
     "NewIncumbent",
     "RunFinished",
+    "RunResumed",
     "RunStarted",
+    "SpaceChanged",
     "TrialFinished",
     "TrialStarted",
     "event_from_dict",
@@ -76,8 +85,41 @@ class RunStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class RunResumed(RunStarted):
+    """A stopped run goes on; ``config`` and ``space`` are the ones now in force."""
+
+    kind: ClassVar[str] = "run_resumed"
+    n_trials_before: int = 0
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            **RunStarted._payload(self),
+            "n_trials_before": self.n_trials_before,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceChanged(Event):
+    """A resumed run uses a different search space."""
+
+    kind: ClassVar[str] = "space_changed"
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+    space: dict[str, Any]
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": list(self.changed),
+            "space": self.space,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TrialStarted(Event):
-    """A candidate was handed to the executor."""
+    """A candidate was handed to the executor (or answered from the cache)."""
 
     kind: ClassVar[str] = "trial_started"
     number: int
@@ -85,15 +127,22 @@ class TrialStarted(Event):
     parent: int | None
     moves: tuple[Move, ...]
     time: float
+    batch: bool = False
+    checkpoint: dict[str, Any] | None = None
 
     def _payload(self) -> dict[str, Any]:
-        return {
+        data = {
             "number": self.number,
             "params": self.params,
             "parent": self.parent,
             "moves": [m.to_dict() for m in self.moves],
             "time": self.time,
         }
+        if self.batch:
+            data["batch"] = True
+        if self.checkpoint is not None:
+            data["checkpoint"] = self.checkpoint
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +213,15 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     body = {k: v for k, v in data.items() if k not in ("event", "v")}
     if kind == RunStarted.kind:
         return RunStarted(**body)
+    if kind == RunResumed.kind:
+        return RunResumed(**body)
+    if kind == SpaceChanged.kind:
+        return SpaceChanged(
+            added=tuple(body["added"]),
+            removed=tuple(body["removed"]),
+            changed=tuple(body["changed"]),
+            space=body["space"],
+        )
     if kind == TrialStarted.kind:
         return TrialStarted(
             number=body["number"],
@@ -171,6 +229,8 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
             parent=body.get("parent"),
             moves=tuple(Move.from_dict(m) for m in body.get("moves", ())),
             time=body["time"],
+            batch=bool(body.get("batch", False)),
+            checkpoint=body.get("checkpoint"),
         )
     if kind == TrialFinished.kind:
         return TrialFinished(Trial.from_dict(body["trial"]))

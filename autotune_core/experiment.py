@@ -250,8 +250,7 @@ class DataSpec(_Section):
         base = (info.context or {}).get("base_dir")
         path = value if value.is_absolute() or base is None else Path(base) / value
         if not path.is_file():
-            where = f" (relative to {str(base)!r})" if base is not None else ""
-            raise ValueError(f"no such file{where}")
+            raise ValueError(f"no such file (looked for {str(path.resolve())!r})")
         return path
 
     @model_validator(mode="after")
@@ -332,6 +331,7 @@ class _PluginSpec(_Section):
     """A plugin by registered ``name``, with constructor ``options``."""
 
     group: ClassVar[Group]
+    kind: ClassVar[str]
     name: str = Field(min_length=1)
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -341,7 +341,7 @@ class _PluginSpec(_Section):
         known = available(cls.group)
         if value not in known:
             raise ValueError(
-                f"no {cls.group} plugin by that name; known: {', '.join(known)}"
+                f"no {cls.kind} is registered by that name; known: {', '.join(known)}"
             )
         return value
 
@@ -350,6 +350,7 @@ class StrategySpec(_PluginSpec):
     """The step strategy by name (``"random-step"`` by default) and its options."""
 
     group: ClassVar[Group] = "strategies"
+    kind: ClassVar[str] = "strategy"
     name: str = Field(default="random-step", min_length=1)
 
 
@@ -357,12 +358,14 @@ class AcceptanceSpec(_PluginSpec):
     """The acceptance policy by name (``"threshold"``) and its options."""
 
     group: ClassVar[Group] = "acceptance"
+    kind: ClassVar[str] = "acceptance policy"
 
 
 class ReporterSpec(_PluginSpec):
     """A reporter by name (``"jsonl"``, ``"console"``, ...) and its options."""
 
     group: ClassVar[Group] = "reporters"
+    kind: ClassVar[str] = "reporter"
 
 
 # -- the experiment --------------------------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,9 @@ DEFAULT_RUNS_DIR = Path("autotune-runs")
 """Where run folders go when ``run_dir`` is not given (relative to the working dir)."""
 
 EVENTS_FILE = "events.jsonl"
+
+BATCH_SYNC_S = 1.0
+"""Longest time between disk syncs of the event log with ``log_sync="batch"``."""
 
 
 def json_default(value: Any) -> Any:
@@ -71,18 +75,38 @@ def _finite(data: Any) -> Any:
 
 
 class EventLog:
-    """Appends events to a JSON-lines file, flushed after every line."""
+    """Appends events to a JSON-lines file.
 
-    def __init__(self, path: Path) -> None:
+    Every line is flushed to the operating system as it is written, so a
+    killed process loses nothing written. :meth:`commit` also syncs to disk
+    (fsync): after every call with ``sync="trial"``, at most once every
+    :data:`BATCH_SYNC_S` seconds with ``sync="batch"``.
+    """
+
+    def __init__(self, path: Path, *, sync: str = "trial") -> None:
         self.path = path
+        self.sync = sync
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        self._last_sync = time.monotonic()
+        self._dirty = False
 
     def write(self, event: Event) -> None:
-        """Append one event."""
+        """Append one event and flush it."""
         if self._file is None:
             raise RunFolderError(f"event log {str(self.path)!r} is closed")
         self._file.write(dumps(event.to_dict()) + "\n")
         self._file.flush()
+        self._dirty = True
+
+    def commit(self) -> None:
+        """Sync to disk if the sync policy says it is time."""
+        if not self._dirty or self._file is None:
+            return
+        now = time.monotonic()
+        if self.sync == "trial" or now - self._last_sync >= BATCH_SYNC_S:
+            os.fsync(self._file.fileno())
+            self._last_sync = now
+            self._dirty = False
 
     def close(self) -> None:
         """Flush, sync to disk and close."""
@@ -133,9 +157,32 @@ class RunFolder:
         tmp.write_text(json.dumps(data, indent=2, default=json_default) + "\n", "utf-8")
         tmp.replace(target)
 
-    def open_log(self) -> EventLog:
+    def open_log(self, *, sync: str = "trial") -> EventLog:
         """The event log, opened for appending."""
-        return EventLog(self.events_path)
+        return EventLog(self.events_path, sync=sync)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> RunFolder:
+        """An existing run folder, to resume; :class:`RunFolderError` if not one."""
+        folder = cls(Path(path))
+        if not folder.events_path.is_file():
+            raise RunFolderError(
+                f"{str(folder.path)!r} is not a run folder: it has no {EVENTS_FILE}"
+            )
+        return folder
+
+    def repair_log(self) -> None:
+        """Cut a last line left unfinished by a crash, so appending is safe."""
+        with self.events_path.open("rb+") as log:
+            data = log.read()
+            end = data.rfind(b"\n") + 1
+            if end < len(data):
+                logger.warning(
+                    "%s: dropped an unfinished last line (%d bytes) before resuming",
+                    self.events_path,
+                    len(data) - end,
+                )
+                log.truncate(end)
 
 
 def default_run_name(objective_name: str) -> str:

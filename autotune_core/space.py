@@ -57,6 +57,9 @@ Point: TypeAlias = dict[str, Any]
 """One configuration: active parameter names to values."""
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _type_key(value: object) -> tuple[str, object]:
     """Key telling ``1``, ``1.0`` and ``True`` apart, for choice membership."""
     return (type(value).__name__, value)
@@ -179,7 +182,11 @@ class Int(_Base):
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
             return self.from_unit(float(rng.random()))
-        k = int(rng.integers(0, (self.high - self.low) // self.step + 1))
+        span = (self.high - self.low) // self.step + 1
+        if span <= _INT64_MAX:
+            k = int(rng.integers(0, span))
+        else:  # wider than numpy's integers: combine two draws
+            k = (int(rng.integers(0, _INT64_MAX)) << 62 | int(rng.integers(0, 2**62))) % span
         return self.low + k * self.step
 
 
@@ -227,8 +234,14 @@ class Float(_Base):
     def to_unit(self, value: float) -> float:
         """Position of ``value`` in the range, 0 at ``low`` and 1 at ``high``."""
         if self.log:
-            return math.log(value / self.low) / math.log(self.high / self.low)
-        return (value - self.low) / (self.high - self.low)
+            return (math.log(value) - math.log(self.low)) / (
+                math.log(self.high) - math.log(self.low)
+            )
+        span = self.high - self.low
+        if math.isfinite(span):
+            return (value - self.low) / span
+        # a range near the largest float: halve first so that nothing overflows
+        return (value / 2 - self.low / 2) / (self.high / 2 - self.low / 2)
 
     def from_unit(self, unit: float) -> float:
         """The value at position ``unit`` (clipped to [0, 1])."""
@@ -238,7 +251,7 @@ class Float(_Base):
                 math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))
             )
         else:
-            value = self.low + unit * (self.high - self.low)
+            value = self.low * (1 - unit) + self.high * unit
         return min(max(value, self.low), self.high)
 
     def default(self) -> float:
@@ -246,7 +259,7 @@ class Float(_Base):
             return self.start
         if self.log:
             return float(np.float64(math.sqrt(self.low) * math.sqrt(self.high)))
-        return self.low + (self.high - self.low) / 2
+        return self.low / 2 + self.high / 2
 
     def sample(self, rng: np.random.Generator) -> float:
         return self.from_unit(float(rng.random()))
@@ -455,6 +468,24 @@ class Condition(BaseModel):
         return any(_type_key(v) == key for v in self.values)
 
 
+def _adapt_value(param: Int | Float | Categorical | Bool | Layers, value: Any) -> Any:
+    """``value`` made valid for ``param``, as close as possible."""
+    try:
+        return param.coerce(value)
+    except (ValueError, TypeError):
+        pass
+    if isinstance(param, Int) and _is_real(value):
+        return param.from_unit(param.to_unit(min(max(value, param.low), param.high)))
+    if isinstance(param, Float) and _is_real(value):
+        return min(max(float(value), param.low), param.high)
+    if isinstance(param, Layers) and isinstance(value, list | tuple) and value:
+        widths = [min(max(int(w), param.min_units), param.max_units) for w in value]
+        widths = widths[: param.max_layers]
+        widths += [widths[-1]] * (param.min_layers - len(widths))
+        return tuple(widths)
+    return param.default()
+
+
 class SearchSpace(BaseModel):
     """Named parameters, and the conditions under which some are active.
 
@@ -569,7 +600,10 @@ class SearchSpace(BaseModel):
         settles in one pass. The result lists names in definition order.
         """
         if not self.conditions:
-            return {name: point[name] for name in self.params if name in point}
+            return {
+                name: point[name] if name in point else param.default()
+                for name, param in self.params.items()
+            }
         settled: Point = {}
         for name in self._order():
             if not self.is_active(name, settled):
@@ -590,10 +624,10 @@ class SearchSpace(BaseModel):
     def contains(self, point: Mapping[str, Any]) -> bool:
         """Whether ``point`` has exactly the active parameters, each valid."""
         try:
-            self.validate_point(point)
+            valid = self.validate_point(point)
         except ConfigError:
             return False
-        return True
+        return valid.keys() == point.keys()
 
     def validate_point(self, point: Mapping[str, Any]) -> Point:
         """``point`` in canonical form, or :class:`ConfigError` naming what is wrong.
@@ -619,7 +653,19 @@ class SearchSpace(BaseModel):
         return normalized
 
     def key(self, point: Mapping[str, Any]) -> tuple[tuple[str, object], ...]:
-        """A hashable key identifying ``point`` (types kept apart)."""
-        return tuple(
-            (name, _type_key(point[name])) for name in self.params if name in point
-        )
+        """A hashable key identifying ``point``: all its names and typed values."""
+        return tuple(sorted((name, _type_key(value)) for name, value in point.items()))
+
+    def adapt(self, point: Mapping[str, Any]) -> Point:
+        """The valid point nearest to ``point``, which may come from another space.
+
+        Unknown names are dropped, missing ones take their start value,
+        numbers are clipped into the bounds (and onto an integer grid),
+        choices no longer offered fall back to the start value, and layer
+        lists are trimmed or padded and their widths clipped.
+        """
+        adapted = {
+            name: _adapt_value(param, point[name]) if name in point else param.default()
+            for name, param in self.params.items()
+        }
+        return self.normalize(adapted)

@@ -120,9 +120,9 @@ class SearchState:
 
     def has_seen(self, params: Mapping[str, Any]) -> bool:
         """Whether ``params`` was already evaluated or is being evaluated."""
-        if self.space.key(params) in self._seen:
-            return True
         key = self.space.key(params)
+        if key in self._seen:
+            return True
         return any(self.space.key(c.params) == key for c in self._pending)
 
     def trial_for(self, params: Mapping[str, Any]) -> int | None:
@@ -134,8 +134,9 @@ class SearchState:
     def _add_pending(self, candidate: Candidate) -> None:
         self._pending.append(candidate)
 
-    def _finish(self, candidate: Candidate, trial: Trial) -> None:
-        self._pending.remove(candidate)
+    def _finish(self, candidate: Candidate | None, trial: Trial) -> None:
+        if candidate is not None:
+            self._pending.remove(candidate)
         self._history.append(trial)
         self._seen.setdefault(self.space.key(trial.params), trial.number)
         if trial.accepted:
@@ -143,3 +144,8 @@ class SearchState:
             self.trials_since_acceptance = 0
         else:
             self.trials_since_acceptance += 1
+
+    def _forget_incumbent(self) -> None:
+        """Start over from no incumbent, history kept (after a space change)."""
+        self.incumbent = None
+        self.trials_since_acceptance = 0

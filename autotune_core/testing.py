@@ -17,7 +17,7 @@ rounding.
 Examples
 --------
 >>> from hypothesis import given
->>> from autotune_core.testing import points, search_spaces
+>>> from autotune_core.testing import search_spaces
 >>> @given(search_spaces(max_params=3))
 ... def test_default_point_is_valid(space):
 ...     assert space.contains(space.default_point())
@@ -78,10 +78,12 @@ def parameter_names() -> st.SearchStrategy[str]:
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> from autotune_core.testing import parameter_names
-    >>> name = parameter_names().example()
-    >>> name == name.strip() and name[0].isalpha()
-    True
+    >>> @given(parameter_names())
+    ... def test_names_are_not_padded(name):
+    ...     assert name == name.strip() and name[0].isalpha()
+    >>> test_names_are_not_padded()
     """
     return _NAMES
 
@@ -99,9 +101,13 @@ def choice_values() -> st.SearchStrategy[ChoiceValue]:
 
     Examples
     --------
+    >>> from hypothesis import given
+    >>> import autotune_core as at
     >>> from autotune_core.testing import choice_values
-    >>> choice_values().example() != float("nan")
-    True
+    >>> @given(choice_values())
+    ... def test_a_lone_choice_is_the_default(value):
+    ...     assert at.Categorical(choices=(value,)).default() is value
+    >>> test_a_lone_choice_is_the_default()
     """
     return _CHOICE_VALUES
 
@@ -131,10 +137,12 @@ def parameters(*, kinds: Iterable[str] | None = None) -> st.SearchStrategy[Param
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> from autotune_core.testing import parameters
-    >>> param = parameters(kinds=["int"]).example()
-    >>> param.kind
-    'int'
+    >>> @given(parameters(kinds=["int", "float"]))
+    ... def test_default_is_within_bounds(param):
+    ...     assert param.low <= param.default() <= param.high
+    >>> test_default_is_within_bounds()
     """
     chosen = KINDS if kinds is None else tuple(kinds)
     unknown = [kind for kind in chosen if kind not in KINDS]
@@ -162,13 +170,22 @@ def parameter_values(param: Param, /) -> st.SearchStrategy[Any]:
     SearchStrategy
         Values that ``param.contains`` accepts, in canonical form.
 
+    Raises
+    ------
+    hypothesis.errors.InvalidArgument
+        If ``param`` is not a parameter definition.
+
     Examples
     --------
+    >>> from hypothesis import given
     >>> import autotune_core as at
     >>> from autotune_core.testing import parameter_values
-    >>> parameter_values(at.Int(low=0, high=10, step=5)).example() in (0, 5, 10)
-    True
+    >>> @given(parameter_values(at.Int(low=0, high=10, step=5)))
+    ... def test_values_are_on_the_grid(value):
+    ...     assert value in (0, 5, 10)
+    >>> test_values_are_on_the_grid()
     """
+    _check_type("param", param, Int, Float, Categorical, Bool, Layers)
     if isinstance(param, Int):
         if param.log:
             return st.integers(min_value=param.low, max_value=param.high)
@@ -212,13 +229,16 @@ def search_spaces(
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> from autotune_core.testing import search_spaces
-    >>> space = search_spaces(max_params=2, conditional=False).example()
-    >>> 1 <= len(space) <= 2 and not space.is_conditional
-    True
+    >>> @given(search_spaces(max_params=2, conditional=False))
+    ... def test_small_plain_spaces(space):
+    ...     assert 1 <= len(space) <= 2 and not space.is_conditional
+    >>> test_small_plain_spaces()
     """
     _check_count("min_params", min_params, minimum=1)
     _check_count("max_params", max_params, minimum=min_params)
+    _check_type("conditional", conditional, bool)
     return _spaces(min_params, max_params, conditional)
 
 
@@ -240,12 +260,16 @@ def points(space: SearchSpace, /) -> st.SearchStrategy[Point]:
 
     Examples
     --------
-    >>> import autotune_core as at
-    >>> from autotune_core.testing import points
-    >>> space = at.SearchSpace({"x": at.Float(low=0, high=1)})
-    >>> space.contains(points(space).example())
-    True
+    >>> from hypothesis import given, strategies as st
+    >>> from autotune_core.testing import points, search_spaces
+    >>> @given(st.data())
+    ... def test_points_validate_unchanged(data):
+    ...     space = data.draw(search_spaces())
+    ...     point = data.draw(points(space))
+    ...     assert space.validate_point(point) == point
+    >>> test_points_validate_unchanged()
     """
+    _check_type("space", space, SearchSpace)
     return _points(space)
 
 
@@ -277,17 +301,21 @@ def trial_histories(
     Raises
     ------
     hypothesis.errors.InvalidArgument
-        If the bounds are not integers with ``0 <= min_trials <= max_trials``.
+        If ``space`` is not a :class:`~autotune_core.SearchSpace`, or the
+        bounds are not integers with ``0 <= min_trials <= max_trials``.
 
     Examples
     --------
+    >>> from hypothesis import given
     >>> import autotune_core as at
     >>> from autotune_core.testing import trial_histories
     >>> space = at.SearchSpace({"x": at.Float(low=0, high=1)})
-    >>> history = trial_histories(space, min_trials=3, max_trials=3).example()
-    >>> [trial.number for trial in history]
-    [0, 1, 2]
+    >>> @given(trial_histories(space, min_trials=1, max_trials=5))
+    ... def test_the_first_trial_has_no_parent(history):
+    ...     assert history[0].parent is None
+    >>> test_the_first_trial_has_no_parent()
     """
+    _check_type("space", space, SearchSpace)
     _check_count("min_trials", min_trials, minimum=0)
     _check_count("max_trials", max_trials, minimum=min_trials)
     return _histories(space, min_trials, max_trials)
@@ -305,6 +333,18 @@ def _check_count(name: str, value: object, *, minimum: int) -> None:
 
     if value < minimum:
         raise InvalidArgument(f"{name}={value!r} must be >= {minimum}")
+
+
+def _check_type(name: str, value: object, *expected: type) -> None:
+    """Raise :class:`InvalidArgument` unless ``value`` is one of the ``expected``."""
+    if not isinstance(value, expected):
+        names = [kind.__name__ for kind in expected]
+        allowed = " or ".join(
+            [", ".join(names[:-1]), names[-1]] if names[1:] else names
+        )
+        raise InvalidArgument(
+            f"{name}={value!r} must be {allowed}, got {type(value).__name__}"
+        )
 
 
 # -- parameters --------------------------------------------------------------

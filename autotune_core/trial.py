@@ -91,6 +91,23 @@ class Candidate:
     parent: int | None = None
     moves: tuple[Move, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, for checkpoints."""
+        return {
+            "params": self.params,
+            "parent": self.parent,
+            "moves": [m.to_dict() for m in self.moves],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            {k: _detuple(v) for k, v in data["params"].items()},
+            data.get("parent"),
+            tuple(Move.from_dict(m) for m in data.get("moves", ())),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Batch:
@@ -149,7 +166,8 @@ class Trial:
 
     ``score`` is the mean score (``None`` unless the trial produced one);
     ``accepted`` tells whether it became the incumbent; ``error`` holds
-    ``"ErrorType: message"`` for failed trials.
+    ``"ErrorType: message"`` for failed trials; a ``cached`` trial repeats
+    the outcome of trial ``cached_from`` without evaluating again.
     """
 
     number: int
@@ -168,6 +186,7 @@ class Trial:
     warnings: tuple[str, ...] = ()
     started_at: float = 0.0
     finished_at: float = 0.0
+    cached_from: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -200,6 +219,7 @@ class Trial:
             "metrics": self.metrics,
             "error": self.error,
             "warnings": list(self.warnings),
+            "cached_from": self.cached_from,
         }
         data.update(
             {k: v for k, v in optional.items() if v or (v == 0.0 and v is not None)}
@@ -226,6 +246,7 @@ class Trial:
             warnings=tuple(data.get("warnings", ())),
             started_at=float(data.get("started_at", 0.0)),
             finished_at=float(data.get("finished_at", 0.0)),
+            cached_from=data.get("cached_from"),
         )
 
 

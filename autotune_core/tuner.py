@@ -13,7 +13,7 @@ import platform
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -24,8 +24,10 @@ import numpy as np
 from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig
 from autotune_core.events import (
+    Event,
     NewIncumbent,
     RunFinished,
+    RunResumed,
     RunStarted,
     TrialFinished,
     TrialStarted,
@@ -35,27 +37,23 @@ from autotune_core.objective import Outcome, as_evaluation
 from autotune_core.registry import create_acceptance, create_reporter, create_strategy
 from autotune_core.reporter import Reporter, RunControl, _Broadcaster
 from autotune_core.result import TuneResult
+from autotune_core.resume import ResumePlan, count_evaluations, plan_resume
 from autotune_core.run_folder import EventLog, RunFolder, default_run_name
 from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
 from autotune_core.trial import Batch, Candidate, Evaluation, Trial, TrialStatus
 
-__all__ = ["PendingTrial", "StopReason", "Tuner"]
+__all__ = ["PendingTrial", "Tuner"]
 
 logger = logging.getLogger(__name__)
 
-StopReason = Literal[
-    "max_trials",
-    "max_time",
-    "patience",
-    "target_score",
-    "exhausted",
-    "stopped",
-    "interrupted",
-]
-
 _DEFAULT_STRATEGY = "random-step"
+
+MAX_REPEATS = 100
+"""Proposals in a row of already evaluated configurations that end a run."""
+
+_FAILED = (TrialStatus.FAILED, TrialStatus.TIMEOUT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +70,25 @@ class PendingTrial:
         return dict(self.candidate.params)
 
 
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    candidate: Candidate
+    number: int | None = None  # set for a trial started again after a resume
+    batch: bool = False
+
+
 class Tuner:
     """A search driven by ask/tell; the engine behind :func:`~autotune_core.tune`.
 
     Parameters
     ----------
     space
-        The search space (a :class:`SearchSpace` or a dict that validates as one).
+        The search space (a :class:`SearchSpace` or a dict that validates as
+        one). With ``resume``, ``None`` keeps the run's space; another space
+        goes on from the incumbent adapted to it.
     strategy
-        A :class:`StepStrategy` or a registered name; ``"random-step"`` by default.
+        A :class:`StepStrategy` or a registered name; ``"random-step"`` by
+        default (with ``resume``: the run's own, restored).
     acceptance
         An :class:`AcceptancePolicy` or a registered name; by default accept
         improvements of more than ``config.min_improvement``.
@@ -94,8 +102,19 @@ class Tuner:
     run_dir
         Folder for the run's record; ``None`` for a new folder under
         ``./autotune-runs/``, ``False`` for none.
+    resume
+        A run folder to go on with: its history, incumbent, strategy state
+        and random state are restored, and its trials count against the
+        budget. Options given now (``max_trials=...``) override the run's.
     objective_name
         Name used in logs and for the default run name.
+
+    Notes
+    -----
+    A configuration already evaluated in the run is not evaluated again: it
+    is answered from the earlier trial as a ``cached`` trial, which does not
+    count against ``max_trials``. After :data:`MAX_REPEATS` such answers in
+    a row the run ends as exhausted.
 
     Examples
     --------
@@ -111,50 +130,94 @@ class Tuner:
 
     def __init__(
         self,
-        space: SearchSpace | Mapping[str, Any],
+        space: SearchSpace | Mapping[str, Any] | None,
         *,
-        strategy: StepStrategy | str = _DEFAULT_STRATEGY,
+        strategy: StepStrategy | str | None = None,
         acceptance: AcceptancePolicy | str | None = None,
         config: RunConfig | None = None,
         start: Iterable[Mapping[str, Any]] | None = None,
         reporters: Sequence[Reporter | str] = (),
         run_dir: str | Path | Literal[False] | None = None,
+        resume: str | Path | None = None,
         objective_name: str = "objective",
         **options: Any,
     ) -> None:
-        self.space = (
-            space
-            if isinstance(space, SearchSpace)
-            else SearchSpace.model_validate(space)
-        )
-        self.config = _resolve_config(config, options)
-        self.strategy = (
-            create_strategy(strategy) if isinstance(strategy, str) else strategy
-        )
+        given_space = _as_space(space)
         self.acceptance = _resolve_acceptance(acceptance)
-        self.rng = np.random.default_rng(self.config.seed)
-        self.state = SearchState(self.space, self.config)
         self.control = RunControl()
         self.objective_name = objective_name
-        self.name = self.config.name or default_run_name(objective_name)
-        self._starts: deque[Candidate] = deque(_start_candidates(self.space, start))
-        self._queue: deque[Candidate] = deque()
-        self._next: Candidate | None = None
+        self._queue: deque[_Queued] = deque()
         self._barrier: set[int] = set()
         self._pending: dict[int, PendingTrial] = {}
-        self._next_number = 0
         self._started_at: float | None = None
         self._deadline = math.inf
         self._stop_reason: str | None = None
         self._finished = False
+        self._failures_in_row = 0
+        self._repeats_in_row = 0
+        self._log: EventLog | None = None
+        self._resumed: ResumePlan | None = None
+        if resume is not None:
+            if run_dir not in (None, False):
+                raise ConfigError("give either resume= or run_dir=, not both")
+            self._init_resumed(resume, given_space, strategy, config, options)
+        else:
+            if given_space is None:
+                raise ConfigError("space is required unless resuming a run")
+            self._init_new(given_space, strategy, config, options, run_dir)
+        if start is not None:
+            self._queue.extendleft(
+                _Queued(c) for c in reversed(_start_candidates(self.space, start))
+            )
         self._reporters = [
             create_reporter(r) if isinstance(r, str) else r for r in reporters
         ]
         self._broadcaster = _Broadcaster(self._reporters, self.control)
+
+    def _init_new(
+        self,
+        space: SearchSpace,
+        strategy: StepStrategy | str | None,
+        config: RunConfig | None,
+        options: Mapping[str, Any],
+        run_dir: str | Path | Literal[False] | None,
+    ) -> None:
+        self.space = space
+        self.config = _resolve_config(config, options)
+        self.strategy = _resolve_strategy(strategy)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.state = SearchState(self.space, self.config)
+        self.name = self.config.name or default_run_name(self.objective_name)
+        self._next_number = 0
+        self._evaluations = 0
         self._folder = (
             None if run_dir is False else RunFolder.create(run_dir, name=self.name)
         )
-        self._log: EventLog | None = None
+        self._default_start = True
+
+    def _init_resumed(
+        self,
+        resume: str | Path,
+        space: SearchSpace | None,
+        strategy: StepStrategy | str | None,
+        config: RunConfig | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        folder = RunFolder.existing(resume)
+        plan = plan_resume(
+            folder, space=space, strategy=strategy, config=config, options=options
+        )
+        self._resumed = plan
+        self._folder = folder
+        self.space, self.config, self.strategy = plan.space, plan.config, plan.strategy
+        self.rng, self.state, self.name = plan.rng, plan.state, plan.name
+        self._next_number = plan.next_number
+        self._evaluations = count_evaluations(list(plan.state.history))
+        self._queue.extend(_Queued(c, n, b) for n, c, b in plan.requeue)
+        self._queue.extend(_Queued(c) for c in plan.starts)
+        self._queue.extend(_Queued(c, batch=True) for c in plan.queue)
+        self._default_start = False
+        _count_tail(self)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -170,14 +233,10 @@ class Tuner:
     ) -> None:
         if exc_type is None:
             self.close()
-        else:
-            interrupted = issubclass(
-                exc_type, KeyboardInterrupt
-            ) or exc_type.__name__ in (
-                "CancelledError",
-                "Cancelled",
-            )
-            self.close("interrupted" if interrupted else f"error: {exc_type.__name__}")
+            return
+        cancelled = exc_type.__name__ in ("CancelledError", "Cancelled")
+        interrupted = issubclass(exc_type, KeyboardInterrupt) or cancelled
+        self.close("interrupted" if interrupted else f"error: {exc_type.__name__}")
 
     @property
     def run_dir(self) -> Path | None:
@@ -191,36 +250,48 @@ class Tuner:
         self._started_at = time.time()
         if self.config.max_time_s is not None:
             self._deadline = time.monotonic() + self.config.max_time_s
-        event = RunStarted(
-            name=self.name,
-            time=self._started_at,
-            config=self.config.model_dump(mode="json"),
-            space=self.space.model_dump(mode="json"),
-            strategy=_describe(self.strategy),
-            acceptance=_describe(self.acceptance),
-            objective=self.objective_name,
-            versions=_versions(),
-        )
+        if self._default_start and not self._queue:
+            self._queue.append(_Queued(Candidate(self.space.default_point())))
+        event = self._start_event()
         if self._folder is not None:
             self._write_folder(event)
         logger.info(
-            "run %s started: %d parameters, strategy %s%s",
+            "run %s %s: %d parameters, strategy %s%s",
             self.name,
+            "resumed" if self._resumed else "started",
             len(self.space),
             self.strategy,
             f", run folder {self._folder.path}" if self._folder else "",
         )
         self._publish(event)
+        if self._resumed is not None and self._resumed.space_change is not None:
+            self._publish(self._resumed.space_change)
+
+    def _start_event(self) -> RunStarted:
+        fields: dict[str, Any] = {
+            "name": self.name,
+            "time": self._started_at,
+            "config": self.config.model_dump(mode="json"),
+            "space": self.space.model_dump(mode="json"),
+            "strategy": _describe(self.strategy),
+            "acceptance": _describe(self.acceptance),
+            "objective": self.objective_name,
+            "versions": _versions(),
+        }
+        if self._resumed is None:
+            return RunStarted(**fields)
+        return RunResumed(**fields, n_trials_before=self._resumed.n_trials_before)
 
     def _write_folder(self, event: RunStarted) -> None:
         assert self._folder is not None
         self._folder.write_json("config.json", event.config)
         self._folder.write_json("space.json", event.space)
-        meta = {
-            k: v for k, v in event.to_dict().items() if k not in ("config", "space")
-        }
-        self._folder.write_json("run.json", meta)
-        self._log = self._folder.open_log()
+        if self._resumed is None:
+            meta = {
+                k: v for k, v in event.to_dict().items() if k not in ("config", "space")
+            }
+            self._folder.write_json("run.json", meta)
+        self._log = self._folder.open_log(sync=self.config.log_sync)
 
     def close(self, reason: str | None = None) -> None:
         """Finish the run: publish ``run_finished``, close reporters and the log."""
@@ -228,8 +299,9 @@ class Tuner:
             return
         self._finished = True
         reason = reason or self._stop_reason or "stopped"
-        if self._pending and reason in ("stopped", "exhausted"):
+        if self._pending and not reason.startswith(("interrupted", "error")):
             reason = "interrupted"
+        self._stop_reason = reason
         best = self.state.incumbent
         event = RunFinished(
             reason=reason,
@@ -239,7 +311,6 @@ class Tuner:
             best_score=None if best is None else best.score,
             status_counts=dict(Counter(t.status.value for t in self.state.history)),
         )
-        self._stop_reason = reason
         try:
             self._publish(event)
         finally:
@@ -250,7 +321,7 @@ class Tuner:
             "run %s finished (%s) after %d trials", self.name, reason, event.n_trials
         )
 
-    # -- ask / tell ------------------------------------------------------------
+    # -- ask -------------------------------------------------------------------
 
     @property
     def stop_reason(self) -> str | None:
@@ -262,35 +333,49 @@ class Tuner:
         """Trials asked for and not yet told."""
         return len(self._pending)
 
+    @property
+    def budget_left(self) -> bool:
+        """Whether more evaluations may start (``max_trials`` not reached)."""
+        limit = self.config.max_trials
+        return limit is None or self._evaluations < limit
+
     def ask(self) -> PendingTrial | None:
         """The next trial to evaluate, or ``None``.
 
         ``None`` means either that the run has stopped (:attr:`stop_reason`
         says why) or that the strategy waits for running trials to finish.
+        Configurations already evaluated are answered from the earlier trial
+        on the way (as ``cached`` trials) and never handed out.
         """
         if self._started_at is None:
             self.open()
-        if self._check_stop() is not None or not self.budget_left:
-            return None
-        if self._starts:
-            return self._start(self._starts.popleft(), in_batch=False)
+        while self._check_stop() is None and self.budget_left:
+            item = self._next_item()
+            if item is None:
+                if not self._pending:
+                    self._stop("exhausted")
+                return None
+            earlier = self.state.trial_for(item.candidate.params)
+            if earlier is None or item.number is not None:
+                return self._start(item)
+            self._answer_from_cache(item, earlier)
+        return None
+
+    def _next_item(self) -> _Queued | None:
         if not self._queue and not self._barrier:
             self._propose()
-        if self._queue:
-            return self._start(self._queue.popleft(), in_batch=True)
-        if self._next is not None:
-            candidate, self._next = self._next, None
-            return self._start(candidate, in_batch=False)
-        if not self._pending:
-            self._stop("exhausted")
+        if self._queue and (self._queue[0].batch or not self._barrier):
+            return self._queue.popleft()
         return None
 
     def _propose(self) -> None:
         proposal = self.strategy.propose(self.state, self.rng)
         if isinstance(proposal, Batch):
-            self._queue.extend(self._checked(c) for c in proposal.candidates)
+            self._queue.extend(
+                _Queued(self._checked(c), batch=True) for c in proposal.candidates
+            )
         elif isinstance(proposal, Candidate):
-            self._next = self._checked(proposal)
+            self._queue.append(_Queued(self._checked(proposal)))
         elif proposal is not None:
             raise StrategyError(
                 f"{self.strategy!r}.propose() must return a Candidate, a Batch or "
@@ -308,24 +393,76 @@ class Tuner:
             return candidate
         return Candidate(params, candidate.parent, candidate.moves)
 
-    def _start(self, candidate: Candidate, *, in_batch: bool) -> PendingTrial:
-        number = self._next_number
-        self._next_number += 1
+    def _start(self, item: _Queued) -> PendingTrial:
+        number = self._take_number(item)
+        candidate = item.candidate
         pending = PendingTrial(number, candidate, time.time())
         self._pending[number] = pending
-        if in_batch:
+        self._evaluations += 1
+        if item.batch:
             self._barrier.add(number)
         self.state._add_pending(candidate)
+        self._publish_started(number, item, pending.started_at)
+        return pending
+
+    def _take_number(self, item: _Queued) -> int:
+        if item.number is not None:
+            return item.number
+        number = self._next_number
+        self._next_number += 1
+        return number
+
+    def _publish_started(self, number: int, item: _Queued, now: float) -> None:
+        c = item.candidate
+        checkpoint = self._checkpoint() if self._log is not None else None
         self._publish(
             TrialStarted(
-                number,
-                candidate.params,
-                candidate.parent,
-                candidate.moves,
-                pending.started_at,
+                number, c.params, c.parent, c.moves, now, item.batch, checkpoint
             )
         )
-        return pending
+
+    def _checkpoint(self) -> dict[str, Any]:
+        """What resuming restores: strategy and random state after this proposal."""
+        checkpoint: dict[str, Any] = {
+            "rng": self.rng.bit_generator.state,
+            "strategy": self.strategy.snapshot(),
+        }
+        queued = [q for q in self._queue if q.number is None]
+        if queued:
+            checkpoint["starts"] = [
+                q.candidate.to_dict() for q in queued if not q.batch
+            ]
+            checkpoint["queue"] = [q.candidate.to_dict() for q in queued if q.batch]
+        return checkpoint
+
+    def _answer_from_cache(self, item: _Queued, earlier: int) -> None:
+        source = self.state.history[self._index_of(earlier)]
+        number = self._take_number(item)
+        now = time.time()
+        self._publish_started(number, item, now)
+        trial = replace(
+            source,
+            number=number,
+            params=item.candidate.params,
+            status=TrialStatus.CACHED,
+            parent=item.candidate.parent,
+            moves=item.candidate.moves,
+            accepted=False,
+            started_at=now,
+            finished_at=now,
+            cached_from=earlier,
+        )
+        self._repeats_in_row += 1
+        self._finish(None, trial)
+
+    def _index_of(self, number: int) -> int:
+        history = self.state.history
+        for index in range(len(history) - 1, -1, -1):
+            if history[index].number == number:
+                return index
+        raise AutoTuneError(f"trial {number} is not in the history")
+
+    # -- tell ------------------------------------------------------------------
 
     def tell(
         self,
@@ -344,48 +481,35 @@ class Tuner:
                 f"trial {number} is not running (told twice, or never asked)"
             )
         outcome = _as_outcome(result, pending.started_at)
-        record = self._record(pending, outcome)
         self._barrier.discard(number)
-        self.state._finish(pending.candidate, record)
-        self.strategy.tell(record, self.state)
-        self._publish(TrialFinished(record))
-        if record.accepted:
-            assert record.score is not None
-            self._publish(
-                NewIncumbent(record.number, record.score, record.parent, record.params)
-            )
-        _log_trial(record)
-        self._check_stop()
-        return record
+        self._repeats_in_row = 0
+        if outcome.status in _FAILED:
+            self._failures_in_row += 1
+        else:
+            self._failures_in_row = 0
+        return self._finish(pending.candidate, _record(pending, outcome))
 
-    def _record(self, pending: PendingTrial, outcome: Outcome) -> Trial:
-        ev = outcome.evaluation
-        trial = Trial(
-            number=pending.number,
-            params=pending.candidate.params,
-            status=outcome.status,
-            parent=pending.candidate.parent,
-            moves=pending.candidate.moves,
-            score=ev.score
-            if ev is not None and outcome.status is TrialStatus.OK
-            else None,
-            score_std=None if ev is None else ev.score_std,
-            fold_scores=() if ev is None else ev.fold_scores,
-            fit_time=None if ev is None else ev.fit_time,
-            score_time=None if ev is None else ev.score_time,
-            metrics={} if ev is None else ev.metrics,
-            error=outcome.error,
-            warnings=() if ev is None else ev.warnings,
-            started_at=pending.started_at,
-            finished_at=outcome.finished_at,
-        )
-        if not trial.ok or not self.acceptance.accept(
+    def _finish(self, candidate: Candidate | None, trial: Trial) -> Trial:
+        """Apply acceptance, update the state, tell the strategy, publish."""
+        if trial.score is not None and self.acceptance.accept(
             trial, self.state.incumbent, self.state
         ):
-            return trial
-        return _replace_accepted(trial)
+            trial = replace(trial, accepted=True)
+        self.state._finish(candidate, trial)
+        self.strategy.tell(trial, self.state)
+        self._publish(TrialFinished(trial))
+        if trial.accepted:
+            assert trial.score is not None
+            self._publish(
+                NewIncumbent(trial.number, trial.score, trial.parent, trial.params)
+            )
+        if self._log is not None:
+            self._log.commit()
+        _log_trial(trial)
+        self._check_stop()
+        return trial
 
-    # -- stopping ------------------------------------------------------------------
+    # -- stopping --------------------------------------------------------------
 
     def request_stop(self, reason: str = "stopped") -> None:
         """Stop proposing; trials already running may still be told."""
@@ -404,6 +528,12 @@ class Tuner:
         incumbent = self.state.incumbent
         if self.control.stop_reason is not None:
             return self._stop(self.control.stop_reason)
+        if cfg.max_failures is not None and self._failures_in_row >= cfg.max_failures:
+            return self._stop("max_failures")
+        if self._repeats_in_row >= MAX_REPEATS:
+            return self._stop(
+                f"exhausted: {MAX_REPEATS} proposals in a row were already evaluated"
+            )
         if not self.budget_left and not self._pending:
             return self._stop("max_trials")
         if time.monotonic() >= self._deadline:
@@ -422,14 +552,15 @@ class Tuner:
             return self._stop("target_score")
         return None
 
-    @property
-    def budget_left(self) -> bool:
-        """Whether more trials may start (``max_trials`` not yet reached)."""
-        return (
-            self.config.max_trials is None or self._next_number < self.config.max_trials
-        )
+    def failure_summary(self) -> str:
+        """The most common error among failed trials, with its count."""
+        errors = Counter(t.error for t in self.state.history if t.status in _FAILED)
+        if not errors:
+            return "no failures"
+        error, count = errors.most_common(1)[0]
+        return f"{error} ({count} of {sum(errors.values())} failures)"
 
-    # -- results -----------------------------------------------------------------
+    # -- results ---------------------------------------------------------------
 
     def result(self) -> TuneResult:
         """The run so far (or finished) as a :class:`TuneResult`."""
@@ -444,10 +575,24 @@ class Tuner:
             strategy=_describe(self.strategy),
         )
 
-    def _publish(self, event: Any) -> None:
+    def _publish(self, event: Event) -> None:
         if self._log is not None:
             self._log.write(event)
         self._broadcaster.publish(event)
+
+
+def _count_tail(tuner: Tuner) -> None:
+    """Failures in a row at the end of a resumed history."""
+    for trial in reversed(tuner.state.history):
+        if trial.status not in _FAILED:
+            break
+        tuner._failures_in_row += 1
+
+
+def _as_space(space: SearchSpace | Mapping[str, Any] | None) -> SearchSpace | None:
+    if space is None or isinstance(space, SearchSpace):
+        return space
+    return SearchSpace.model_validate(space)
 
 
 def _resolve_config(config: RunConfig | None, options: Mapping[str, Any]) -> RunConfig:
@@ -460,6 +605,12 @@ def _resolve_config(config: RunConfig | None, options: Mapping[str, Any]) -> Run
     return resolved
 
 
+def _resolve_strategy(strategy: StepStrategy | str | None) -> StepStrategy:
+    if strategy is None:
+        return create_strategy(_DEFAULT_STRATEGY)
+    return create_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
 def _resolve_acceptance(acceptance: AcceptancePolicy | str | None) -> AcceptancePolicy:
     if acceptance is None:
         return create_acceptance("threshold")
@@ -469,10 +620,8 @@ def _resolve_acceptance(acceptance: AcceptancePolicy | str | None) -> Acceptance
 
 
 def _start_candidates(
-    space: SearchSpace, start: Iterable[Mapping[str, Any]] | None
+    space: SearchSpace, start: Iterable[Mapping[str, Any]]
 ) -> list[Candidate]:
-    if start is None:
-        return [Candidate(space.default_point())]
     if isinstance(start, Mapping):
         raise ConfigError(
             "start= must be a list of configurations, got a single mapping"
@@ -484,6 +633,28 @@ def _start_candidates(
         except ConfigError as exc:
             raise ConfigError(f"start point {index}: {exc}") from None
     return candidates
+
+
+def _record(pending: PendingTrial, outcome: Outcome) -> Trial:
+    ev = outcome.evaluation
+    scored = ev is not None and outcome.status is TrialStatus.OK
+    return Trial(
+        number=pending.number,
+        params=pending.candidate.params,
+        status=outcome.status,
+        parent=pending.candidate.parent,
+        moves=pending.candidate.moves,
+        score=ev.score if scored and ev is not None else None,
+        score_std=None if ev is None else ev.score_std,
+        fold_scores=() if ev is None else ev.fold_scores,
+        fit_time=None if ev is None else ev.fit_time,
+        score_time=None if ev is None else ev.score_time,
+        metrics={} if ev is None else ev.metrics,
+        error=outcome.error,
+        warnings=() if ev is None else ev.warnings,
+        started_at=pending.started_at,
+        finished_at=outcome.finished_at,
+    )
 
 
 def _as_outcome(result: object, started_at: float) -> Outcome:
@@ -500,23 +671,12 @@ def _as_outcome(result: object, started_at: float) -> Outcome:
     return Outcome(TrialStatus.OK, evaluation, None, started_at, now)
 
 
-def _replace_accepted(trial: Trial) -> Trial:
-    from dataclasses import replace
-
-    return replace(trial, accepted=True)
-
-
 def _describe(plugin: StepStrategy | AcceptancePolicy) -> dict[str, Any]:
     return {
         "name": plugin.name or type(plugin).__name__,
-        "class": _qualname(plugin),
+        "class": f"{type(plugin).__module__}.{type(plugin).__qualname__}",
         "options": plugin.options(),
     }
-
-
-def _qualname(obj: object) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _versions() -> dict[str, str]:
@@ -537,7 +697,7 @@ def _versions() -> dict[str, str]:
 
 
 def _log_trial(trial: Trial) -> None:
-    if trial.ok:
+    if trial.score is not None:
         logger.info(
             "trial %d %s score=%.6g%s",
             trial.number,

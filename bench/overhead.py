@@ -36,6 +36,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -312,20 +313,21 @@ def run_fits(
 ) -> dict[str, float]:
     """Wall seconds of one run over ``starts``, and what its trials tell."""
     holder: list[at.TuneResult] = []
-    wall = timed(
-        lambda: holder.append(
-            at.tune(
-                objective,
-                fit_space(),
-                start=starts,
-                max_trials=len(starts),
-                seed=SEED,
-                executor="process",
-                concurrency=concurrency,
-                run_dir=False,
+    with tempfile.TemporaryDirectory(prefix="autotune-bench-") as tmp:
+        wall = timed(
+            lambda: holder.append(
+                at.tune(
+                    objective,
+                    fit_space(),
+                    start=starts,
+                    max_trials=len(starts),
+                    seed=SEED,
+                    executor="process",
+                    concurrency=concurrency,
+                    run_dir=Path(tmp) / "run",
+                )
             )
         )
-    )
     trials = sorted(holder[0].trials, key=lambda t: t.number)
     return {"wall_s": wall, **_fit_figures(trials, concurrency)}
 
@@ -347,7 +349,9 @@ def bench_concurrency(profile: Profile) -> dict[str, Any]:
     starts = [fit_space().sample(rng) for _ in range(profile.fit_trials)]
 
     runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    capacity = []
     for _ in range(profile.repeats):
+        capacity.append(parallel_capacity())
         for concurrency in runs:
             runs[concurrency].append(run_fits(objective, starts, concurrency))
 
@@ -359,6 +363,7 @@ def bench_concurrency(profile: Profile) -> dict[str, Any]:
     figures["speedup"] = figures["c1_wall_s"].median / figures["c2_wall_s"].median
     net = [_net(runs[1][i], runs[2][i]) for i in range(profile.repeats)]
     figures["speedup_net_of_startup"] = statistics.median(net)
+    figures["parallel_capacity"] = Summary.of(capacity)
     return figures
 
 
@@ -366,11 +371,31 @@ def _net(one: dict[str, float], two: dict[str, float]) -> float:
     return (one["wall_s"] - one["startup_s"]) / (two["wall_s"] - two["startup_s"])
 
 
-# -- report ---------------------------------------------------------------------------
+# -- machine -------------------------------------------------------------------------
+
+_BUSY_LOOP = "s = 0\nfor i in range(4_000_000):\n    s += i\n"
+
+
+def parallel_capacity() -> float:
+    """Cores two busy processes get together: 2.0 on a quiet 2-core machine.
+
+    Other work on the machine lowers it, and with it any speed-up from
+    ``concurrency=2``; it is measured next to the concurrency figures.
+    """
+    solo = timed(lambda: _busy(1))
+    pair = timed(lambda: _busy(2))
+    return 2 * solo / pair
+
+
+def _busy(processes: int) -> None:
+    command = [sys.executable, "-c", _BUSY_LOOP]
+    running = [subprocess.Popen(command) for _ in range(processes)]
+    for process in running:
+        process.wait()
 
 
 def machine() -> dict[str, Any]:
-    """Cores, Python and the versions of the packages measured."""
+    """Cores, load, Python and the versions of the packages measured."""
     versions = {}
     for dist in DISTRIBUTIONS:
         try:
@@ -380,10 +405,14 @@ def machine() -> dict[str, Any]:
 
     return {
         "cores": os.cpu_count(),
+        "load_1min": os.getloadavg()[0],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "versions": versions,
     }
+
+
+# -- report ---------------------------------------------------------------------------
 
 
 def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -415,6 +444,8 @@ def print_report(results: dict[str, Any], profile_name: str) -> None:
     print(f"\nAutoTune overhead benchmark, profile {profile_name!r}")
     info = results["machine"]
     print(f"{info['cores']} cores, Python {info['python']}, {info['platform']}")
+    load = f"{info['load_1min']:.2f} at start, {results['load_1min_end']:.2f} at end"
+    print(f"load average (1 min): {load}")
     print(", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     print("Figures: median (min-max) over the repeats.\n")
     _print_engine(results["engine"])
@@ -459,7 +490,9 @@ def _print_concurrency(figures: dict[str, Any]) -> None:
         print(f"  {label:<24} c=1 {one:<20} c=2 {two}")
     print(f"  speed-up (wall)          {figures['speedup']:.2f}x")
     net = figures["speedup_net_of_startup"]
-    print(f"  speed-up net of start-up {net:.2f}x\n")
+    print(f"  speed-up net of start-up {net:.2f}x")
+    capacity = figures["parallel_capacity"].show(2)
+    print(f"  parallel capacity        {capacity} cores (2.00 when quiet)\n")
 
 
 def _print_verdicts(checks: dict[str, dict[str, Any]]) -> None:
@@ -509,6 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["concurrency"] = bench_concurrency(profile)
     results["verdicts"] = verdicts(results)
     results["total_s"] = time.perf_counter() - started
+    results["load_1min_end"] = os.getloadavg()[0]
 
     print_report(results, args.profile)
     print(f"\ntotal {results['total_s']:.0f} s")
