@@ -186,7 +186,8 @@ class Int(_Base):
         if span <= _INT64_MAX:
             k = int(rng.integers(0, span))
         else:  # wider than numpy's integers: combine two draws
-            k = (int(rng.integers(0, _INT64_MAX)) << 62 | int(rng.integers(0, 2**62))) % span
+            high_bits = int(rng.integers(0, _INT64_MAX)) << 62
+            k = (high_bits | int(rng.integers(0, 2**62))) % span
         return self.low + k * self.step
 
 
@@ -234,9 +235,7 @@ class Float(_Base):
     def to_unit(self, value: float) -> float:
         """Position of ``value`` in the range, 0 at ``low`` and 1 at ``high``."""
         if self.log:
-            return (math.log(value) - math.log(self.low)) / (
-                math.log(self.high) - math.log(self.low)
-            )
+            return math.log(value / self.low) / math.log(self.high / self.low)
         span = self.high - self.low
         if math.isfinite(span):
             return (value - self.low) / span
