@@ -67,7 +67,8 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """``mypy --strict`` (configured in pyproject) on the three packages."""
-    session.install("-e", ".", *dev_requirements("mypy", "pandas-stubs"))
+    # The test extra brings Hypothesis, which autotune_core.testing builds on.
+    session.install("-e", ".[test]", *dev_requirements("mypy", "pandas-stubs"))
     session.run("mypy", "--strict", *(f"--package={p}" for p in PACKAGES))
 
 

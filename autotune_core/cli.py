@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from autotune_core import __version__
+from autotune_core.config import ExecutorName
 from autotune_core.exceptions import AutoTuneError
 from autotune_core.experiment import Experiment, describe_validation_error
 from autotune_core.registry import create_reporter
@@ -84,7 +85,7 @@ DEMO: dict[str, Any] = {
         "mlp__activation": {"kind": "categorical", "choices": ["relu", "tanh"]},
     },
     "strategy": {"name": "random-step", "options": {"step_size": 0.2}},
-    "run": {"min_improvement": 0.001, "executor": "process"},
+    "run": {"min_improvement": 0.001},
 }
 """The experiment ``autotune demo`` runs: an MLP pipeline on the digits data."""
 
@@ -94,7 +95,7 @@ _DEMO_TRIALS = 80
 _DEMO_MAX_TIME_S = 60.0
 
 
-# -- argument parsing ------------------------------------------------------------
+# -- argument parsing ----------------------------------------------------------
 
 
 def _positive_int(text: str) -> int:
@@ -146,6 +147,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=_positive_int, help="evaluations running at once"
     )
     parser.add_argument(
+        "--executor",
+        choices=get_args(ExecutorName),
+        help="where evaluations run (default: process workers when concurrency > 1)",
+    )
+    parser.add_argument(
         "--run-dir",
         type=Path,
         help="folder for the run's record (default: a new one under ./autotune-runs)",
@@ -189,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- commands ----------------------------------------------------------------------
+# -- commands ------------------------------------------------------------------
 
 
 def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -200,7 +206,7 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
         max_trials=args.trials,
         max_time_s=_DEMO_MAX_TIME_S,
         concurrency=args.concurrency,
-        **_given(seed=args.seed),
+        **_given(seed=args.seed, executor=args.executor),
     )
     return _summarise(result, out)
 
@@ -208,7 +214,10 @@ def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     experiment = Experiment.from_file(args.config)
     overrides = _given(
-        max_trials=args.max_trials, seed=args.seed, concurrency=args.concurrency
+        max_trials=args.max_trials,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        executor=args.executor,
     )
     has_console = any(spec.name == "console" for spec in experiment.reporters)
     reporters = [] if has_console else [_console_reporter(args, err)]
@@ -250,7 +259,7 @@ def _print_run_dir(result: TuneResult, out: Console) -> None:
         out.print(f"run folder: {escape(str(result.run_dir))}", soft_wrap=True)
 
 
-# -- main ----------------------------------------------------------------------------
+# -- main ----------------------------------------------------------------------
 
 
 @contextmanager

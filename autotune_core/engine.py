@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import signal
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -13,13 +15,19 @@ from typing import Any, Literal
 
 import anyio
 import anyio.lowlevel
+from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig
-from autotune_core.exceptions import ConfigError
+from autotune_core.exceptions import ConfigError, TooManyFailuresError
 from autotune_core.executors import Executor, make_executor
-from autotune_core.objective import ObjectiveFn, Outcome, describe_objective
+from autotune_core.objective import (
+    ObjectiveFn,
+    Outcome,
+    describe_objective,
+    is_async_objective,
+)
 from autotune_core.reporter import Reporter
 from autotune_core.result import TuneResult
 from autotune_core.space import SearchSpace
@@ -33,17 +41,21 @@ logger = logging.getLogger(__name__)
 # Let other tasks run at least this often when the inline executor never yields.
 _CHECKPOINT_EVERY = 32
 
+_Result = tuple[PendingTrial, Outcome]
+
 
 async def tune_async(
     objective: ObjectiveFn,
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, Any] | None,
     *,
-    strategy: StepStrategy | str = "random-step",
+    strategy: StepStrategy | str | None = None,
     acceptance: AcceptancePolicy | str | None = None,
     config: RunConfig | None = None,
     start: Iterable[Mapping[str, Any]] | None = None,
     reporters: Sequence[Reporter | str] = (),
     run_dir: str | Path | Literal[False] | None = None,
+    resume: str | Path | None = None,
+    handle_signals: bool = True,
     **options: Any,
 ) -> TuneResult:
     """Tune ``objective`` over ``space``; the async form of :func:`tune`.
@@ -60,68 +72,126 @@ async def tune_async(
         start=start,
         reporters=reporters,
         run_dir=run_dir,
+        resume=resume,
         objective_name=describe_objective(objective),
         **options,
     )
-    _check_objective(objective, tuner)
-    executor = make_executor(
-        tuner.config.executor,
-        objective,
-        concurrency=tuner.config.concurrency,
-        threads_per_worker=tuner.config.threads_per_worker,
-    )
-    logger.debug("executor %s, concurrency %d", executor.name, executor.concurrency)
+    executor = _prepare(objective, tuner)
     async with executor:
         with tuner:
-            await _drive(tuner, executor)
-    return tuner.result()
+            await _run(tuner, executor, handle_signals=handle_signals)
+    result = tuner.result()
+    if tuner.stop_reason == "max_failures":
+        raise TooManyFailuresError(
+            f"{tuner.config.max_failures} trials in a row failed; the most common "
+            f"error: {tuner.failure_summary()}",
+            result=result,
+        )
+    return result
 
 
-def _check_objective(objective: ObjectiveFn, tuner: Tuner) -> None:
+def _prepare(objective: ObjectiveFn, tuner: Tuner) -> Executor:
+    """Check the objective against the run before any fit; build the executor."""
     if not callable(objective):
         raise ConfigError(f"objective must be callable, got {type(objective).__name__}")
     check_space = getattr(objective, "check_space", None)
     if callable(check_space):
         check_space(tuner.space)
     direction = getattr(objective, "direction", None)
-    if direction is not None and direction != tuner.config.direction:
+    cfg = tuner.config
+    if direction is not None and direction != cfg.direction:
         raise ConfigError(
-            f"direction={tuner.config.direction!r} conflicts with the objective, which "
+            f"direction={cfg.direction!r} conflicts with the objective, which "
             f"is {direction!r} (scikit-learn scores are greater-is-better)"
         )
+    name = cfg.executor
+    if name == "auto" and cfg.trial_timeout_s is not None:
+        name = "inline" if is_async_objective(objective) else "process"
+    if name == "inline" and cfg.trial_timeout_s and not is_async_objective(objective):
+        raise ConfigError(
+            "trial_timeout_s cannot stop a sync objective on the inline executor; "
+            "use executor='process' (or 'auto')"
+        )
+    return make_executor(
+        name,
+        objective,
+        concurrency=cfg.concurrency,
+        threads_per_worker=cfg.threads_per_worker,
+    )
+
+
+async def _run(tuner: Tuner, executor: Executor, *, handle_signals: bool) -> None:
+    """Drive the tuner; on Ctrl-C or SIGTERM stop it gracefully."""
+    try:
+        async with anyio.create_task_group() as group:
+            if handle_signals and threading.current_thread() is threading.main_thread():
+                group.start_soon(_watch_signals, tuner, group)
+            if tuner.config.deterministic:
+                await _drive_rounds(tuner, executor)
+            else:
+                await _drive(tuner, executor)
+            group.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # Task groups wrap even a lone error; users should see the error itself.
+        sole: BaseException = group
+        while isinstance(sole, BaseExceptionGroup) and len(sole.exceptions) == 1:
+            sole = sole.exceptions[0]
+        if sole is group:
+            raise
+        raise sole from sole.__cause__
+
+
+async def _watch_signals(tuner: Tuner, group: TaskGroup) -> None:
+    """First signal: stop proposing, cancel running trials after a grace period.
+
+    A second signal cancels them at once. Cancelled trials are not recorded;
+    resuming the run evaluates them again.
+    """
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if tuner.control.stop_reason is None:
+                logger.warning(
+                    "%s: finishing %d running trials (up to %g s; again to cancel)",
+                    name,
+                    tuner.n_running,
+                    tuner.config.stop_grace_s,
+                )
+                tuner.request_stop(f"interrupted by {name}")
+                group.start_soon(_cancel_after, tuner.config.stop_grace_s, group)
+            else:
+                logger.warning("%s again: cancelling running trials", name)
+                group.cancel_scope.cancel()
+
+
+async def _cancel_after(delay: float, group: TaskGroup) -> None:
+    await anyio.sleep(delay)
+    logger.warning("grace period over: cancelling running trials")
+    group.cancel_scope.cancel()
 
 
 async def _drive(tuner: Tuner, executor: Executor) -> None:
-    """Keep the executor busy until the tuner stops and nothing is running."""
-    try:
-        await _drive_group(tuner, executor)
-    except BaseExceptionGroup as group:
-        # The task group wraps even a lone error; users should see the error itself.
-        if len(group.exceptions) == 1:
-            raise group.exceptions[0] from group.exceptions[0].__cause__
-        raise
-
-
-async def _drive_group(tuner: Tuner, executor: Executor) -> None:
-    send, receive = anyio.create_memory_object_stream[tuple[PendingTrial, Outcome]](
-        math.inf
-    )
+    """Keep ``concurrency`` trials running; tell each result as it arrives."""
+    send, receive = anyio.create_memory_object_stream[_Result](math.inf)
     concurrency = tuner.config.concurrency
+    time_limit = tuner.config.trial_timeout_s
     in_flight = 0
     since_checkpoint = 0
     async with send, receive, anyio.create_task_group() as group:
         while True:
             while in_flight < concurrency and (pending := tuner.ask()) is not None:
                 outcome = executor.evaluate_now(pending.params)
-                if outcome is not None:
-                    tuner.tell(pending, outcome)
-                    since_checkpoint += 1
-                    if since_checkpoint >= _CHECKPOINT_EVERY:
-                        since_checkpoint = 0
-                        await anyio.lowlevel.checkpoint()
+                if outcome is None:
+                    group.start_soon(
+                        _evaluate, executor, pending, time_limit, send.clone()
+                    )
+                    in_flight += 1
                     continue
-                group.start_soon(_evaluate, executor, pending, send.clone())
-                in_flight += 1
+                tuner.tell(pending, outcome)
+                since_checkpoint += 1
+                if since_checkpoint >= _CHECKPOINT_EVERY:
+                    since_checkpoint = 0
+                    await anyio.lowlevel.checkpoint()
             if in_flight == 0:
                 return
             pending, outcome = await receive.receive()
@@ -129,26 +199,61 @@ async def _drive_group(tuner: Tuner, executor: Executor) -> None:
             tuner.tell(pending, outcome)
 
 
+async def _drive_rounds(tuner: Tuner, executor: Executor) -> None:
+    """Deterministic mode: rounds of ``round_size`` trials, told in proposal order."""
+    limiter = anyio.Semaphore(tuner.config.concurrency)
+    time_limit = tuner.config.trial_timeout_s
+    while True:
+        batch: list[PendingTrial] = []
+        while len(batch) < tuner.config.round_size and (pending := tuner.ask()):
+            batch.append(pending)
+        if not batch:
+            return
+        outcomes: dict[int, Outcome] = {}
+        async with anyio.create_task_group() as group:
+            for pending in batch:
+                group.start_soon(
+                    _evaluate_into, executor, pending, time_limit, limiter, outcomes
+                )
+        for pending in batch:
+            tuner.tell(pending, outcomes[pending.number])
+
+
+async def _evaluate_into(
+    executor: Executor,
+    pending: PendingTrial,
+    time_limit: float | None,
+    limiter: anyio.Semaphore,
+    outcomes: dict[int, Outcome],
+) -> None:
+    async with limiter:
+        outcomes[pending.number] = await executor.evaluate(
+            pending.params, time_limit=time_limit
+        )
+
+
 async def _evaluate(
     executor: Executor,
     pending: PendingTrial,
-    send: MemoryObjectSendStream[tuple[PendingTrial, Outcome]],
+    time_limit: float | None,
+    send: MemoryObjectSendStream[_Result],
 ) -> None:
     async with send:
-        outcome = await executor.evaluate(pending.params)
+        outcome = await executor.evaluate(pending.params, time_limit=time_limit)
         await send.send((pending, outcome))
 
 
 def tune(
     objective: ObjectiveFn,
-    space: SearchSpace | Mapping[str, Any],
+    space: SearchSpace | Mapping[str, Any] | None,
     *,
-    strategy: StepStrategy | str = "random-step",
+    strategy: StepStrategy | str | None = None,
     acceptance: AcceptancePolicy | str | None = None,
     config: RunConfig | None = None,
     start: Iterable[Mapping[str, Any]] | None = None,
     reporters: Sequence[Reporter | str] = (),
     run_dir: str | Path | Literal[False] | None = None,
+    resume: str | Path | None = None,
     **options: Any,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` by small randomized steps.
@@ -156,7 +261,9 @@ def tune(
     Starts from ``start`` (or the space's default point), asks the strategy
     for candidates, evaluates them, accepts those that beat the incumbent,
     and records every trial in a run folder. Works in scripts and inside
-    Jupyter (where an event loop is already running).
+    Jupyter (where an event loop is already running). Ctrl-C stops
+    gracefully: no new trials, running ones finish within
+    ``stop_grace_s``, and the run can be resumed.
 
     Parameters
     ----------
@@ -165,7 +272,8 @@ def tune(
         :class:`~autotune_core.Evaluation`; or a
         :class:`~autotune_core.SklearnObjective`.
     space
-        The :class:`~autotune_core.SearchSpace`.
+        The :class:`~autotune_core.SearchSpace`; with ``resume``, ``None``
+        keeps the run's space.
     strategy
         A :class:`~autotune_core.StepStrategy` or a registered name
         (``"random-step"`` by default).
@@ -180,12 +288,19 @@ def tune(
     run_dir
         The run folder; ``None`` for a new one under ``./autotune-runs/``,
         ``False`` for none.
+    resume
+        A run folder to go on with (see :class:`~autotune_core.Tuner`).
     **options
         :class:`~autotune_core.RunConfig` fields, overriding ``config``.
 
     Returns
     -------
     TuneResult
+
+    Raises
+    ------
+    TooManyFailuresError
+        When ``max_failures`` trials in a row failed.
 
     Examples
     --------
@@ -215,13 +330,14 @@ def tune(
         start=start,
         reporters=reporters,
         run_dir=run_dir,
+        resume=resume,
         **options,
     )
     if not _loop_running():
         return anyio.run(run)
     # Jupyter and other hosts already run a loop in this thread: use another thread.
     with ThreadPoolExecutor(1, thread_name_prefix="autotune") as pool:
-        return pool.submit(anyio.run, run).result()
+        return pool.submit(anyio.run, partial(run, handle_signals=False)).result()
 
 
 def _loop_running() -> bool:

@@ -9,7 +9,8 @@ also from the builtin that fits it, so ``except ValueError`` keeps working::
     ├── UnknownPluginError (LookupError)    no strategy or reporter by that name
     ├── RunFolderError (OSError)            unreadable, foreign or newer run folder
     ├── StrategyError (RuntimeError)        a strategy broke the contract
-    └── TrialError (RuntimeError)           an evaluation failed (carries the trial)
+    ├── TrialError (RuntimeError)           an evaluation failed (carries the trial)
+    └── TooManyFailuresError (RuntimeError) max_failures trials in a row failed
 
 Invalid search-space and run-config definitions raise Pydantic's
 ``ValidationError`` instead, which names the field and the value.
@@ -33,6 +34,7 @@ __all__ = [
     "ParameterNameError",
     "RunFolderError",
     "StrategyError",
+    "TooManyFailuresError",
     "TrialError",
     "UnknownPluginError",
 ]
@@ -79,6 +81,17 @@ class TrialError(AutoTuneError, RuntimeError):
         super().__init__(message)
         self.number = number
         self.params = dict(params) if params is not None else None
+
+
+class TooManyFailuresError(AutoTuneError, RuntimeError):
+    """The run stopped because too many trials in a row failed.
+
+    ``result`` holds the run as it stood (its run folder records it too).
+    """
+
+    def __init__(self, message: str, *, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 class AutoTuneWarning(UserWarning):

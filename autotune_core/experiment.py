@@ -368,7 +368,7 @@ class ReporterSpec(_PluginSpec):
     kind: ClassVar[str] = "reporter"
 
 
-# -- the experiment --------------------------------------------------------------
+# -- the experiment ------------------------------------------------------------
 
 
 class Experiment(_Section):
@@ -483,7 +483,7 @@ class Experiment(_Section):
         """The :class:`~autotune_core.SearchSpace` of ``space`` and ``conditions``."""
         return SearchSpace(self.space, conditions=self.conditions)
 
-    # -- building -------------------------------------------------------------
+    # -- building --------------------------------------------------------------
 
     def build_estimator(self) -> Any:
         """A new, unfitted estimator (a :class:`~sklearn.pipeline.Pipeline` for steps).
@@ -556,7 +556,7 @@ class Experiment(_Section):
             )
         return config
 
-    # -- running --------------------------------------------------------------
+    # -- running ---------------------------------------------------------------
 
     def run(
         self,
@@ -586,9 +586,12 @@ class Experiment(_Section):
         acceptance = self.build_acceptance()
         plugins = [*self.build_reporters(), *reporters]
         objective = self.build_objective()
+        space = self.search_space
+        # tune() checks this too, but only after creating the run folder.
+        objective.check_space(space)
         return tune(
             objective,
-            self.search_space,
+            space,
             strategy=strategy,
             acceptance=acceptance,
             config=config,
@@ -598,7 +601,7 @@ class Experiment(_Section):
         )
 
 
-# -- helpers ---------------------------------------------------------------------
+# -- helpers -------------------------------------------------------------------
 
 
 def describe_validation_error(exc: ValidationError) -> str:

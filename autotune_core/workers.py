@@ -105,7 +105,8 @@ class _Worker:
 
     def kill(self) -> None:
         if self.process.is_alive():
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         self.process.join(_STOP_GRACE_S)
         self.conn.close()
 

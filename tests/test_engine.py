@@ -47,7 +47,12 @@ def comparable(result: at.TuneResult) -> list[tuple[Any, ...]]:
 
 def test_random_step_finds_the_optimum(quadratic_space: at.SearchSpace) -> None:
     result = at.tune(
-        quadratic, quadratic_space, max_trials=150, seed=3, executor="inline", run_dir=False
+        quadratic,
+        quadratic_space,
+        max_trials=150,
+        seed=3,
+        executor="inline",
+        run_dir=False,
     )
 
     assert result.best_params["kind"] == "b"
@@ -80,10 +85,14 @@ def test_user_start_points_are_evaluated_first(quadratic_space: at.SearchSpace) 
     assert result.trials[2].parent == 1  # stepped from the better start
 
 
-def test_invalid_start_point_names_the_parameter(quadratic_space: at.SearchSpace) -> None:
+def test_invalid_start_point_names_the_parameter(
+    quadratic_space: at.SearchSpace,
+) -> None:
     bad = [{"x": 9.0, "n": 1, "kind": "a", "flag": True}]
 
-    with pytest.raises(at.ConfigError, match=r"start point 0: parameter 'x'.*\[-4.0, 4.0\]"):
+    with pytest.raises(
+        at.ConfigError, match=r"start point 0: parameter 'x'.*\[-4.0, 4.0\]"
+    ):
         at.tune(quadratic, quadratic_space, start=bad, max_trials=2, run_dir=False)
 
 
@@ -182,7 +191,12 @@ def test_min_improvement_rejects_small_gains() -> None:
     space = at.SearchSpace({"x": at.Float(low=0, high=1, start=0.5)})
 
     result = at.tune(
-        lambda p: p["x"], space, min_improvement=0.2, max_trials=60, seed=0, run_dir=False
+        lambda p: p["x"],
+        space,
+        min_improvement=0.2,
+        max_trials=60,
+        seed=0,
+        run_dir=False,
     )
 
     accepted = [t.score for t in result.trials if t.accepted]
@@ -231,7 +245,9 @@ def test_evaluation_results_are_recorded() -> None:
 
     def rich(params: dict[str, Any]) -> at.Evaluation:
         folds = [params["x"], params["x"] + 0.1, params["x"] - 0.1]
-        return at.Evaluation.from_folds(folds, fit_times=[0.5, 0.5, 0.5], metrics={"m": 1.0})
+        return at.Evaluation.from_folds(
+            folds, fit_times=[0.5, 0.5, 0.5], metrics={"m": 1.0}
+        )
 
     result = at.tune(rich, space, max_trials=2, run_dir=False)
 
@@ -257,7 +273,12 @@ def test_async_objective_runs_concurrently() -> None:
         return float(params["x"])
 
     result = at.tune(
-        objective, space, strategy=Scatter(), concurrency=4, max_trials=20, run_dir=False
+        objective,
+        space,
+        strategy=Scatter(),
+        concurrency=4,
+        max_trials=20,
+        run_dir=False,
     )
 
     assert len(result.trials) == 20
@@ -322,7 +343,9 @@ class GridBatches(at.StepStrategy):
         self.rounds = rounds
         self.told: list[int] = []
 
-    def propose(self, state: at.SearchState, rng: np.random.Generator) -> at.Batch | None:
+    def propose(
+        self, state: at.SearchState, rng: np.random.Generator
+    ) -> at.Batch | None:
         if self.rounds == 0:
             return None
         self.rounds -= 1
@@ -351,18 +374,28 @@ def test_batches_are_a_barrier_and_exhaustion_ends_the_run() -> None:
     assert result.stop_reason == "exhausted"
     assert len(result.trials) == 1 + 3 * 3
     started = [e.number for e in recorder.events if isinstance(e, at.TrialStarted)]
-    finished = [e.trial.number for e in recorder.events if isinstance(e, at.TrialFinished)]
+    finished = [
+        e.trial.number for e in recorder.events if isinstance(e, at.TrialFinished)
+    ]
     for batch in ([1, 2, 3], [4, 5, 6], [7, 8, 9]):
         first_start = min(started.index(n) for n in batch)
         # no trial of a later batch starts before every trial of this one finished
         later = [n for n in started[first_start:] if n > batch[-1]]
         if later:
             index_later = recorder.events.index(
-                next(e for e in recorder.events if isinstance(e, at.TrialStarted) and e.number == later[0])
+                next(
+                    e
+                    for e in recorder.events
+                    if isinstance(e, at.TrialStarted) and e.number == later[0]
+                )
             )
             index_done = max(
                 recorder.events.index(
-                    next(e for e in recorder.events if isinstance(e, at.TrialFinished) and e.trial.number == n)
+                    next(
+                        e
+                        for e in recorder.events
+                        if isinstance(e, at.TrialFinished) and e.trial.number == n
+                    )
                 )
                 for n in batch
             )
@@ -375,7 +408,12 @@ def test_events_arrive_in_order(quadratic_space: at.SearchSpace) -> None:
     recorder = Recorder()
 
     result = at.tune(
-        quadratic, quadratic_space, max_trials=12, seed=0, reporters=[recorder], run_dir=False
+        quadratic,
+        quadratic_space,
+        max_trials=12,
+        seed=0,
+        reporters=[recorder],
+        run_dir=False,
     )
 
     kinds = recorder.kinds()
@@ -424,7 +462,11 @@ def test_a_reporter_can_stop_the_run(quadratic_space: at.SearchSpace) -> None:
                 self.request_stop("four are enough")
 
     result = at.tune(
-        quadratic, quadratic_space, reporters=[StopAtFour()], max_trials=50, run_dir=False
+        quadratic,
+        quadratic_space,
+        reporters=[StopAtFour()],
+        max_trials=50,
+        run_dir=False,
     )
 
     assert len(result.trials) == 4
@@ -452,7 +494,9 @@ def test_strategy_proposing_outside_the_space_is_an_error() -> None:
     class Wild(at.StepStrategy):
         name = "wild"
 
-        def propose(self, state: at.SearchState, rng: np.random.Generator) -> at.Candidate:
+        def propose(
+            self, state: at.SearchState, rng: np.random.Generator
+        ) -> at.Candidate:
             return at.Candidate({"x": 7.0})
 
     space = at.SearchSpace({"x": at.Float(low=0, high=1)})
@@ -467,8 +511,12 @@ def test_unknown_option_names_the_field(quadratic_space: at.SearchSpace) -> None
 
 
 def test_unknown_strategy_lists_the_known_ones(quadratic_space: at.SearchSpace) -> None:
-    with pytest.raises(at.UnknownPluginError, match="unknown strategy 'nope'; known: .*random-step"):
-        at.tune(quadratic, quadratic_space, strategy="nope", max_trials=5, run_dir=False)
+    with pytest.raises(
+        at.UnknownPluginError, match="unknown strategy 'nope'; known: .*random-step"
+    ):
+        at.tune(
+            quadratic, quadratic_space, strategy="nope", max_trials=5, run_dir=False
+        )
 
 
 def _square_in_worker(params: dict[str, Any]) -> at.Evaluation:
@@ -517,7 +565,10 @@ def test_run_folder_is_written_and_loads(quadratic_space: at.SearchSpace) -> Non
     result = at.tune(quadratic, quadratic_space, max_trials=10, seed=4)
 
     assert result.run_dir is not None
-    assert result.run_dir.parent == Path("autotune-runs").resolve() or result.run_dir.parent.name == "autotune-runs"
+    assert (
+        result.run_dir.parent == Path("autotune-runs").resolve()
+        or result.run_dir.parent.name == "autotune-runs"
+    )
     for name in ("config.json", "space.json", "run.json", "events.jsonl"):
         assert (result.run_dir / name).is_file()
     loaded = at.load_run(result.run_dir)

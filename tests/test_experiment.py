@@ -58,7 +58,7 @@ def small_csv(tmp_path: Path) -> Path:
     return path
 
 
-# -- validation ------------------------------------------------------------------
+# -- validation ----------------------------------------------------------------
 
 
 def test_valid_experiment_has_defaults_and_a_space() -> None:
@@ -250,7 +250,7 @@ def test_unparsable_or_empty_toml_names_the_file(
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(at.ConfigError, match="cannot read config file .*absent"):
+    with pytest.raises(at.ConfigError, match=r"cannot read config file .*absent"):
         Experiment.from_file(tmp_path / "absent.toml")
 
 
@@ -272,7 +272,7 @@ def test_bundled_loaders_never_download() -> None:
     assert all(name.startswith("load_") for name in loaders)
 
 
-# -- building the estimator ------------------------------------------------------
+# -- building the estimator ----------------------------------------------------
 
 
 def test_pipeline_steps_build_a_pipeline() -> None:
@@ -346,7 +346,7 @@ def test_bad_estimator_is_a_config_error(
         experiment.build_estimator()
 
 
-# -- data ---------------------------------------------------------------------------
+# -- data ----------------------------------------------------------------------
 
 
 def test_bundled_loader_gives_arrays() -> None:
@@ -423,7 +423,7 @@ def test_unusable_csv_is_a_config_error(
         experiment.load_data()
 
 
-# -- plugins and run config ------------------------------------------------------
+# -- plugins and run config ----------------------------------------------------
 
 
 def test_plugins_are_built_with_their_options(tmp_path: Path) -> None:
@@ -504,7 +504,7 @@ def test_bad_override_is_a_validation_error() -> None:
         experiment.resolve_config(concurrency=0)
 
 
-# -- running ----------------------------------------------------------------------
+# -- running -------------------------------------------------------------------
 
 
 def test_run_tunes_with_start_points_first() -> None:
@@ -541,5 +541,5 @@ def test_space_name_the_estimator_lacks_fails_before_any_fit() -> None:
     space = {"CC": {"kind": "float", "low": 0.1, "high": 1.0}}
     experiment = Experiment.model_validate(iris_svc(space=space, conditions=[]))
 
-    with pytest.raises(at.ParameterNameError, match="'CC'.*did you mean 'C'"):
+    with pytest.raises(at.ParameterNameError, match=r"'CC'.*did you mean 'C'"):
         experiment.run(run_dir=False)

@@ -68,7 +68,9 @@ def test_pipeline_parameters_and_a_typo_is_an_error_before_any_fit(
     objective = at.SklearnObjective(pipe, X, y, cv=3)
     space = at.SearchSpace({"C": at.Float(low=0.01, high=10, log=True)})
 
-    with pytest.raises(at.ParameterNameError, match=r"'C'.*did you mean 'logisticregression__C'"):
+    with pytest.raises(
+        at.ParameterNameError, match=r"'C'.*did you mean 'logisticregression__C'"
+    ):
         at.tune(objective, space, max_trials=2, run_dir=False)
 
 
@@ -99,7 +101,11 @@ def test_multi_metric_scoring_guides_by_the_chosen_metric(
     evaluation = objective({"max_depth": 2})
 
     expected = cross_val_score(
-        DecisionTreeClassifier(max_depth=2, random_state=0), X, y, cv=3, scoring="f1_macro"
+        DecisionTreeClassifier(max_depth=2, random_state=0),
+        X,
+        y,
+        cv=3,
+        scoring="f1_macro",
     )
     assert evaluation.score == pytest.approx(expected.mean())
     assert set(evaluation.metrics) == {"accuracy"}
@@ -108,13 +114,20 @@ def test_multi_metric_scoring_guides_by_the_chosen_metric(
 @pytest.mark.parametrize(
     ("scoring", "metric", "message"),
     [
-        pytest.param(["accuracy"], "roc", "metric='roc' must be one of", id="unknown-metric"),
-        pytest.param("accuracy", "accuracy", "needs several scorers", id="single-scorer"),
+        pytest.param(
+            ["accuracy"], "roc", "metric='roc' must be one of", id="unknown-metric"
+        ),
+        pytest.param(
+            "accuracy", "accuracy", "needs several scorers", id="single-scorer"
+        ),
         pytest.param([], None, "at least one scorer", id="empty"),
     ],
 )
 def test_bad_metric_choice(
-    iris: tuple[np.ndarray, np.ndarray], scoring: object, metric: str | None, message: str
+    iris: tuple[np.ndarray, np.ndarray],
+    scoring: object,
+    metric: str | None,
+    message: str,
 ) -> None:
     X, y = iris
     with pytest.raises(at.ConfigError, match=message):
@@ -160,7 +173,9 @@ def test_convergence_warnings_are_recorded_not_raised(
     iris: tuple[np.ndarray, np.ndarray],
 ) -> None:
     X, y = iris
-    objective = at.SklearnObjective(MLPClassifier(max_iter=5, random_state=0), X, y, cv=3)
+    objective = at.SklearnObjective(
+        MLPClassifier(max_iter=5, random_state=0), X, y, cv=3
+    )
 
     evaluation = objective({"alpha": 1e-3})
 

@@ -135,7 +135,9 @@ def test_jsonl_reporter_by_name_with_options(
 ) -> None:
     reporter = at.create_reporter("jsonl", path=tmp_path / "s.jsonl")
 
-    at.tune(quadratic, quadratic_space, max_trials=3, reporters=[reporter], run_dir=False)
+    at.tune(
+        quadratic, quadratic_space, max_trials=3, reporters=[reporter], run_dir=False
+    )
 
     kinds = [e.kind for e in at.read_events(tmp_path / "s.jsonl")]
     assert kinds.count("trial_finished") == 3
