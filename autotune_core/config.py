@@ -168,6 +168,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(
             f"cannot read config file {str(path)!r}: {exc.strerror}"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(path)!r} is not UTF-8 text: {exc}"
+        ) from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )
-settings.register_profile("thorough", parent=settings.get_profile("autotune"), max_examples=500)
+settings.register_profile(
+    "thorough", parent=settings.get_profile("autotune"), max_examples=500
+)
 settings.load_profile("autotune")
 
 
 @pytest.fixture(autouse=True)
-def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _run_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Default run folders (./autotune-runs) land in a per-test temporary folder."""
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture

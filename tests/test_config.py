@@ -459,12 +459,6 @@ def test_folder_instead_of_file_raises_config_error_naming_it(tmp_path: Path) ->
         read_config_file(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="core bug: read_config_file() lets UnicodeDecodeError escape instead "
-    "of raising ConfigError naming the file",
-)
 def test_file_that_is_not_utf8_raises_config_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "run.toml"
     path.write_bytes(b"name = '\xff\xfe'\n")

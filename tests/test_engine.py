@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 import threading
@@ -200,7 +201,7 @@ def test_min_improvement_rejects_small_gains() -> None:
     )
 
     accepted = [t.score for t in result.trials if t.accepted]
-    assert all(b - a > 0.2 for a, b in zip(accepted, accepted[1:], strict=False))
+    assert all(b - a > 0.2 for a, b in itertools.pairwise(accepted))
     rejected_better = [
         t
         for t in result.trials
@@ -512,7 +513,7 @@ def test_unknown_option_names_the_field(quadratic_space: at.SearchSpace) -> None
 
 def test_unknown_strategy_lists_the_known_ones(quadratic_space: at.SearchSpace) -> None:
     with pytest.raises(
-        at.UnknownPluginError, match="unknown strategy 'nope'; known: .*random-step"
+        at.UnknownPluginError, match=r"unknown strategy 'nope'; known: .*random-step"
     ):
         at.tune(
             quadratic, quadratic_space, strategy="nope", max_trials=5, run_dir=False

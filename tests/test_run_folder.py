@@ -127,7 +127,7 @@ def test_jsonl_reporter_writes_the_same_events(
     _run(quadratic_space, tmp_path / "run", reporters=[JsonlReporter(path=stream)])
 
     assert stream.read_text() == (tmp_path / "run" / "events.jsonl").read_text()
-    assert [e.kind for e in at.read_events(stream)][0] == "run_started"
+    assert next(e.kind for e in at.read_events(stream)) == "run_started"
 
 
 def test_jsonl_reporter_by_name_with_options(

@@ -809,6 +809,61 @@ def test_widest_float_range_has_its_default_inside() -> None:
     assert param.contains(param.default())
 
 
+EXTREME_RANGES = [
+    pytest.param(at.Float(low=-1e308, high=1e308), id="float-widest"),
+    pytest.param(
+        at.Float(low=1.0, high=math.nextafter(1.0, 2.0), log=True),
+        id="log-float-one-ulp",
+    ),
+    pytest.param(
+        at.Float(low=1e-300, high=1e300, log=True),
+        id="log-float-widest",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="core bug: Float.to_unit() on a log scale divides high by low, "
+            "which overflows to inf, so to_unit(high) is nan",
+        ),
+    ),
+    pytest.param(
+        at.Float(low=5e-324, high=1.0, log=True),
+        id="log-float-subnormal-low",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="core bug: Float.to_unit() on a log scale divides by a subnormal "
+            "low, which overflows to inf, so to_unit(high) is nan",
+        ),
+    ),
+    pytest.param(at.Int(low=-(2**62), high=2**62), id="int-wider-than-int64"),
+    pytest.param(at.Int(low=1, high=2**62, log=True), id="log-int-wide"),
+    pytest.param(
+        at.Int(low=2**53 - 1, high=2**53 + 1, step=2),
+        id="int-beyond-float-precision",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="core bug: Int.from_unit() rounds low + unit * (high - low) as a "
+            "float, so past 2**53 from_unit(1.0) falls back to low",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("param", EXTREME_RANGES)
+def test_extreme_ranges_keep_values_and_unit_positions_inside(
+    param: at.Int | at.Float,
+) -> None:
+    rng = np.random.default_rng(0)
+    values = [param.default(), param.from_unit(0.5), param.sample(rng)]
+    ends = (param.from_unit(0.0), param.from_unit(1.0))
+    units = (param.to_unit(param.low), param.to_unit(param.high))
+
+    assert all(param.contains(value) for value in values)
+    if isinstance(param, at.Int):
+        assert ends == (param.low, param.high)
+    else:
+        assert ends == pytest.approx((param.low, param.high), rel=1e-12)
+    assert units == pytest.approx((0.0, 1.0))
+
+
 # -- the Hypothesis kit itself ------------------------------------------------------
 
 

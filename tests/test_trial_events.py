@@ -106,13 +106,14 @@ def _examples() -> list[Event]:
     ]
 
 
-def _event_kinds(base: type[Event] = Event) -> set[type[Event]]:
-    """Every concrete event class below ``base``."""
-    found = set()
-    for cls in base.__subclasses__():
-        found |= {cls} | _event_kinds(cls)
-
-    return found
+def _event_kinds() -> set[type[Event]]:
+    """Every event class the events module exports."""
+    exported = [getattr(events, name) for name in events.__all__]
+    return {
+        cls
+        for cls in exported
+        if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+    }
 
 
 # -- moves, candidates, trials ------------------------------------------------
