@@ -204,13 +204,26 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     Raises :class:`RunFolderError` for a newer schema version or an unknown kind.
     """
     version = data.get("v")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or version > SCHEMA_VERSION
+    ):
         raise RunFolderError(
             f"event-log schema version v={version!r} is not supported by this "
             f"version of autotune-core (it reads v<={SCHEMA_VERSION}); upgrade it"
         )
     kind = data.get("event")
     body = {k: v for k, v in data.items() if k not in ("event", "v")}
+    try:
+        return _build(kind, body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RunFolderError(
+            f"malformed {kind!r} event in the event log: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _build(kind: object, body: dict[str, Any]) -> Event:
     if kind == RunStarted.kind:
         return RunStarted(**body)
     if kind == RunResumed.kind:

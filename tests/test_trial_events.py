@@ -291,11 +291,6 @@ def test_events_of_trial_histories_round_trip_through_json(data: st.DataObject) 
             True,
             "v=True",
             id="bool",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="core bug: event_from_dict() takes v=True for version 1 "
-                "(bool is an int)",
-            ),
         ),
     ],
 )
@@ -318,12 +313,6 @@ def test_event_of_unknown_kind_is_refused() -> None:
         event_from_dict(data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="core bug: event_from_dict() lets KeyError/TypeError escape for an event "
-    "with missing or extra fields instead of raising RunFolderError",
-)
 def test_event_with_missing_fields_is_refused() -> None:
     data = {"event": "new_incumbent", "v": SCHEMA_VERSION, "number": 1}
 
