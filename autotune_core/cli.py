@@ -25,7 +25,7 @@ from rich.table import Table
 
 from autotune_core import __version__
 from autotune_core.config import ExecutorName
-from autotune_core.exceptions import AutoTuneError
+from autotune_core.exceptions import AutoTuneError, TooManyFailuresError
 from autotune_core.experiment import Experiment, describe_validation_error
 from autotune_core.registry import create_reporter
 from autotune_core.reporter import Reporter
@@ -251,7 +251,8 @@ def _summarise(result: TuneResult, out: Console) -> int:
         f"seed {result.config.seed}: repeat the search with --seed {result.config.seed}"
     )
     _print_run_dir(result, out)
-    return EXIT_OK
+    # A run stopped by Ctrl-C or SIGTERM still reports what it found.
+    return EXIT_INTERRUPTED if result.stop_reason.startswith("interrupted") else EXIT_OK
 
 
 def _print_run_dir(result: TuneResult, out: Console) -> None:
@@ -299,6 +300,17 @@ def _report_user_error(exc: BaseException, err: Console, *, debug: bool) -> int:
     return EXIT_USAGE
 
 
+def _report_failures(exc: TooManyFailuresError, out: Console, err: Console) -> int:
+    err.print(
+        f"[bold red]autotune: run stopped:[/] {escape(str(exc))}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    if isinstance(exc.result, TuneResult):
+        _print_run_dir(exc.result, out)
+    return EXIT_FAILED
+
+
 def _exit_code(exc: SystemExit) -> int:
     if exc.code is None:
         return EXIT_OK
@@ -308,8 +320,8 @@ def _exit_code(exc: SystemExit) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``autotune`` command with ``argv`` (default: ``sys.argv[1:]``).
 
-    Returns the exit status: 0 on success, 1 when no trial produced a score,
-    2 for a user error, 130 when interrupted.
+    Returns the exit status: 0 on success, 1 when no trial produced a score
+    or too many failed in a row, 2 for a user error, 130 when interrupted.
 
     Examples
     --------
@@ -328,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _logging(args.verbose, err):
         try:
             return handler(args, out, err)
+        except TooManyFailuresError as exc:
+            return _report_failures(exc, out, err)
         except USER_ERRORS as exc:
             return _report_user_error(exc, err, debug=args.debug)
         except KeyboardInterrupt:

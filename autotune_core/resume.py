@@ -25,7 +25,7 @@ from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
 from autotune_core.trial import Candidate, Move, Trial, TrialStatus
 
-__all__ = ["ResumePlan", "plan_resume"]
+__all__ = ["ResumePlan", "plan_resume", "rng_state", "set_rng_state"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _replay(plan: ResumePlan, events: list[Any], *, restore: bool) -> None:
     if restore and last is not None:
         checkpoint = events[last].checkpoint
         plan.strategy.restore(checkpoint.get("strategy", {}))
-        plan.rng.bit_generator.state = checkpoint["rng"]
+        set_rng_state(plan.rng, checkpoint["rng"])
         plan.starts = [Candidate.from_dict(c) for c in checkpoint.get("starts", ())]
         plan.queue = [Candidate.from_dict(c) for c in checkpoint.get("queue", ())]
     elif restore:
@@ -160,6 +160,24 @@ def _replay(plan: ResumePlan, events: list[Any], *, restore: bool) -> None:
         ]
     elif unfinished:
         logger.info("%d unfinished trials dropped: the space changed", len(unfinished))
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """The generator's state as compact plain data (big integers in hex)."""
+    state = rng.bit_generator.state
+    inner = state["state"]
+    if state["bit_generator"] == "PCG64" and set(inner) == {"state", "inc"}:
+        compact = {k: f"{v:x}" for k, v in inner.items()}
+        return {**state, "state": compact, "hex": True}
+    return dict(state)
+
+
+def set_rng_state(rng: np.random.Generator, data: Mapping[str, Any]) -> None:
+    """Restore a generator from the plain data a checkpoint holds."""
+    state = dict(data)
+    if state.pop("hex", False):
+        state["state"] = {k: int(v, 16) for k, v in state["state"].items()}
+    rng.bit_generator.state = state
 
 
 def _last_checkpoint(events: list[Any]) -> int | None:

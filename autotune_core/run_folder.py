@@ -52,16 +52,17 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot record {type(value).__name__} value {value!r} as JSON")
 
 
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), default=json_default, allow_nan=False
+)
+
+
 def dumps(data: Any) -> str:
     """Compact JSON, non-finite floats written as ``null``."""
     try:
-        return json.dumps(
-            data, separators=(",", ":"), default=json_default, allow_nan=False
-        )
+        return _ENCODER.encode(data)
     except ValueError:
-        return json.dumps(
-            _finite(data), separators=(",", ":"), default=json_default, allow_nan=False
-        )
+        return _ENCODER.encode(_finite(data))
 
 
 def _finite(data: Any) -> Any:
@@ -77,10 +78,10 @@ def _finite(data: Any) -> Any:
 class EventLog:
     """Appends events to a JSON-lines file.
 
-    Every line is flushed to the operating system as it is written, so a
-    killed process loses nothing written. :meth:`commit` also syncs to disk
-    (fsync): after every call with ``sync="trial"``, at most once every
-    :data:`BATCH_SYNC_S` seconds with ``sync="batch"``.
+    :meth:`commit`, called once a trial is recorded, flushes what was
+    written to the operating system, so a killed process loses no finished
+    trial, and syncs it to disk (fsync): every time with ``sync="trial"``,
+    at most once every :data:`BATCH_SYNC_S` seconds with ``sync="batch"``.
     """
 
     def __init__(self, path: Path, *, sync: str = "trial") -> None:
@@ -91,17 +92,17 @@ class EventLog:
         self._dirty = False
 
     def write(self, event: Event) -> None:
-        """Append one event and flush it."""
+        """Append one event (buffered until :meth:`commit`)."""
         if self._file is None:
             raise RunFolderError(f"event log {str(self.path)!r} is closed")
         self._file.write(dumps(event.to_dict()) + "\n")
-        self._file.flush()
         self._dirty = True
 
     def commit(self) -> None:
-        """Sync to disk if the sync policy says it is time."""
+        """Flush, and sync to disk if the sync policy says it is time."""
         if not self._dirty or self._file is None:
             return
+        self._file.flush()
         now = time.monotonic()
         if self.sync == "trial" or now - self._last_sync >= BATCH_SYNC_S:
             os.fsync(self._file.fileno())

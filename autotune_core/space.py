@@ -65,15 +65,20 @@ def _type_key(value: object) -> tuple[str, object]:
     return (type(value).__name__, value)
 
 
+_INTS = (int, np.integer)
+_BOOLS = (bool, np.bool_)
+_REALS = (int, float, np.integer, np.floating)
+
+
 def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(
-        value, bool | np.bool_
-    )
+    return isinstance(value, _INTS) and not isinstance(value, _BOOLS)
 
 
 def _is_real(value: object) -> bool:
-    return (_is_int(value) or isinstance(value, float | np.floating)) and math.isfinite(
-        float(value)  # type: ignore[arg-type]
+    return (
+        isinstance(value, _REALS)
+        and not isinstance(value, _BOOLS)
+        and math.isfinite(value)
     )
 
 
@@ -156,6 +161,8 @@ class Int(_Base):
         )
 
     def coerce(self, value: object) -> int:
+        if type(value) is int and self.contains(value):  # the common case, fast
+            return value
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return int(super().coerce(value))
@@ -230,6 +237,8 @@ class Float(_Base):
         return _is_real(value) and self.low <= value <= self.high  # type: ignore[operator]
 
     def coerce(self, value: object) -> float:
+        if type(value) is float and self.low <= value <= self.high:  # fast path
+            return value
         return float(super().coerce(value))
 
     def to_unit(self, value: float) -> float:
@@ -337,6 +346,8 @@ class Bool(_Base):
         return isinstance(value, bool | np.bool_)
 
     def coerce(self, value: object) -> bool:
+        if type(value) is bool:
+            return value
         return bool(super().coerce(value))
 
     def default(self) -> bool:
@@ -402,6 +413,8 @@ class Layers(_Base):
         )
 
     def coerce(self, value: object) -> tuple[int, ...]:
+        if type(value) is tuple and self.contains(value):
+            return value
         if _is_int(value):
             value = (value,)
         if isinstance(value, list | np.ndarray):
@@ -646,14 +659,18 @@ class SearchSpace(BaseModel):
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"parameter {name!r}: {exc}") from None
         normalized = self.normalize(canonical)
-        inactive = sorted(set(canonical) - set(normalized))
-        if inactive:
+        if not canonical.keys() <= normalized.keys():
+            inactive = sorted(set(canonical) - set(normalized))
             raise ConfigError(f"parameter(s) {inactive!r} are inactive in {point!r}")
         return normalized
 
-    def key(self, point: Mapping[str, Any]) -> tuple[tuple[str, object], ...]:
-        """A hashable key identifying ``point``: all its names and typed values."""
-        return tuple(sorted((name, _type_key(value)) for name, value in point.items()))
+    def key(self, point: Mapping[str, Any]) -> tuple[object, ...]:
+        """A hashable key identifying ``point``: its names and typed values.
+
+        Valid points list names in definition order, so equal points have
+        equal keys; ``1``, ``1.0`` and ``True`` give different keys.
+        """
+        return tuple((name, type(value), value) for name, value in point.items())
 
     def adapt(self, point: Mapping[str, Any]) -> Point:
         """The valid point nearest to ``point``, which may come from another space.

@@ -90,9 +90,11 @@ class SearchState:
         self.incumbent = incumbent
         self._history: list[Trial] = list(history)
         self._pending: list[Candidate] = list(pending)
-        self._seen: dict[tuple[tuple[str, object], ...], int] = {
-            space.key(t.params): t.number for t in self._history
-        }
+        # hash of a configuration's key -> index in the history of its first
+        # trial; hashes keep this small, and every hit is checked for equality.
+        self._seen: dict[int, int] = {}
+        for index, trial in enumerate(self._history):
+            self._seen.setdefault(hash(space.key(trial.params)), index)
         self.trials_since_acceptance = self._count_since_acceptance()
 
     def _count_since_acceptance(self) -> int:
@@ -120,14 +122,22 @@ class SearchState:
 
     def has_seen(self, params: Mapping[str, Any]) -> bool:
         """Whether ``params`` was already evaluated or is being evaluated."""
-        key = self.space.key(params)
-        if key in self._seen:
+        if self.earlier_trial(params) is not None:
             return True
+        key = self.space.key(params)
         return any(self.space.key(c.params) == key for c in self._pending)
 
-    def trial_for(self, params: Mapping[str, Any]) -> int | None:
-        """Number of the finished trial that evaluated ``params``, if any."""
-        return self._seen.get(self.space.key(params))
+    def earlier_trial(self, params: Mapping[str, Any]) -> Trial | None:
+        """The first finished trial that evaluated ``params``, if any."""
+        key = self.space.key(params)
+        index = self._seen.get(hash(key))
+        if index is None:
+            return None
+        trial = self._history[index]
+        if self.space.key(trial.params) == key:
+            return trial
+        # a hash collision: rare enough to afford a scan
+        return next((t for t in self._history if self.space.key(t.params) == key), None)
 
     # -- updates, for the engine only ----------------------------------------
 
@@ -138,7 +148,9 @@ class SearchState:
         if candidate is not None:
             self._pending.remove(candidate)
         self._history.append(trial)
-        self._seen.setdefault(self.space.key(trial.params), trial.number)
+        self._seen.setdefault(
+            hash(self.space.key(trial.params)), len(self._history) - 1
+        )
         if trial.accepted:
             self.incumbent = trial
             self.trials_since_acceptance = 0

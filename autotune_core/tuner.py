@@ -37,7 +37,7 @@ from autotune_core.objective import Outcome, as_evaluation
 from autotune_core.registry import create_acceptance, create_reporter, create_strategy
 from autotune_core.reporter import Reporter, RunControl, _Broadcaster
 from autotune_core.result import TuneResult
-from autotune_core.resume import ResumePlan, count_evaluations, plan_resume
+from autotune_core.resume import ResumePlan, count_evaluations, plan_resume, rng_state
 from autotune_core.run_folder import EventLog, RunFolder, default_run_name
 from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
@@ -355,7 +355,7 @@ class Tuner:
                 if not self._pending:
                     self._stop("exhausted")
                 return None
-            earlier = self.state.trial_for(item.candidate.params)
+            earlier = self.state.earlier_trial(item.candidate.params)
             if earlier is None or item.number is not None:
                 return self._start(item)
             self._answer_from_cache(item, earlier)
@@ -424,7 +424,7 @@ class Tuner:
     def _checkpoint(self) -> dict[str, Any]:
         """What resuming restores: strategy and random state after this proposal."""
         checkpoint: dict[str, Any] = {
-            "rng": self.rng.bit_generator.state,
+            "rng": rng_state(self.rng),
             "strategy": self.strategy.snapshot(),
         }
         queued = [q for q in self._queue if q.number is None]
@@ -435,8 +435,7 @@ class Tuner:
             checkpoint["queue"] = [q.candidate.to_dict() for q in queued if q.batch]
         return checkpoint
 
-    def _answer_from_cache(self, item: _Queued, earlier: int) -> None:
-        source = self.state.history[self._index_of(earlier)]
+    def _answer_from_cache(self, item: _Queued, source: Trial) -> None:
         number = self._take_number(item)
         now = time.time()
         self._publish_started(number, item, now)
@@ -450,17 +449,10 @@ class Tuner:
             accepted=False,
             started_at=now,
             finished_at=now,
-            cached_from=earlier,
+            cached_from=source.number,
         )
         self._repeats_in_row += 1
         self._finish(None, trial)
-
-    def _index_of(self, number: int) -> int:
-        history = self.state.history
-        for index in range(len(history) - 1, -1, -1):
-            if history[index].number == number:
-                return index
-        raise AutoTuneError(f"trial {number} is not in the history")
 
     # -- tell ------------------------------------------------------------------
 

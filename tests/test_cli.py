@@ -188,6 +188,26 @@ def test_all_trials_failing_exits_1(
     assert "No trial produced a score" in capsys.readouterr().out
 
 
+def test_too_many_failures_in_a_row_exits_1_with_the_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "ridge.json",
+        estimator={"class": "sklearn.linear_model.Ridge"},
+        data={"loader": "load_diabetes"},
+        objective={"cv": 3, "scoring": "accuracy"},
+        space={"alpha": {"kind": "float", "low": 0.1, "high": 10.0}},
+        run={"max_trials": 10, "max_failures": 2, "seed": 0, "executor": "inline"},
+    )
+
+    assert main(["run", str(config), "--quiet"]) == 1
+
+    captured = capsys.readouterr()
+    assert "autotune: run stopped: 2 trials in a row failed" in captured.err
+    assert "Traceback" not in captured.err
+    assert len(at.load_run(tmp_path / run_folder(captured.out)).trials) == 2
+
+
 # -- user errors ---------------------------------------------------------------
 
 
@@ -263,7 +283,7 @@ def test_invalid_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert_user_error(code, capsys, r"broken.toml' is not valid")
 
 
-def test_bad_override_names_the_field(
+def test_unusable_run_dir_is_a_user_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = write_config(tmp_path / "svc.json", run={"max_trials": 2, "seed": 0})
