@@ -8,7 +8,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from autotune_core.exceptions import ConfigError
 
@@ -103,23 +111,37 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_trials: int | None = Field(default=None, ge=1)
+    max_trials: StrictInt | None = Field(default=None, ge=1)
     max_time_s: float | None = Field(default=None, gt=0)
-    patience: int | None = Field(default=None, ge=1)
+    patience: StrictInt | None = Field(default=None, ge=1)
     min_improvement: float = Field(default=0.0, ge=0)
     target_score: float | None = None
     direction: Direction = "maximize"
-    concurrency: int = Field(default=1, ge=1, le=1024)
-    seed: int | None = Field(default=None, ge=0)
+    concurrency: StrictInt = Field(default=1, ge=1, le=1024)
+    seed: StrictInt | None = Field(default=None, ge=0)
     executor: ExecutorName = "auto"
-    threads_per_worker: int = Field(default=1, ge=1)
+    threads_per_worker: StrictInt = Field(default=1, ge=1)
     name: str | None = Field(default=None, min_length=1, pattern=r"^[\w.@+-]+$")
     trial_timeout_s: float | None = Field(default=None, gt=0)
-    max_failures: int | None = Field(default=25, ge=1)
+    max_failures: StrictInt | None = Field(default=25, ge=1)
     log_sync: LogSync = "trial"
     deterministic: StrictBool = False
-    round_size: int = Field(default=4, ge=1, le=1024)
+    round_size: StrictInt = Field(default=4, ge=1, le=1024)
     stop_grace_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _not_dots(cls, name: str | None) -> str | None:
+        if name is not None and set(name) == {"."}:
+            raise ValueError(f"name={name!r} is not a usable folder name")
+        return name
+
+    @field_validator("max_time_s", "min_improvement", "target_score", mode="before")
+    @classmethod
+    def _not_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, got the boolean {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _finite(self) -> Self:
@@ -143,7 +165,13 @@ class RunConfig(BaseModel):
         :class:`ConfigError` for an unreadable file.
         """
         data = read_config_file(path)
-        return cls.model_validate(data.get("run", data))
+        table = data.get("run", data)
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"config file {str(path)!r}: [run] must be a table of run options, "
+                f"got {type(table).__name__} {table!r}"
+            )
+        return cls.model_validate(table)
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The options that are set, for writing as TOML (which has no null)."""

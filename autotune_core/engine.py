@@ -55,6 +55,7 @@ async def tune_async(
     reporters: Sequence[Reporter | str] = (),
     run_dir: str | Path | Literal[False] | None = None,
     resume: str | Path | None = None,
+    record: Mapping[str, Any] | None = None,
     handle_signals: bool = True,
     **options: Any,
 ) -> TuneResult:
@@ -74,6 +75,7 @@ async def tune_async(
         run_dir=run_dir,
         resume=resume,
         objective_name=describe_objective(objective),
+        record=record,
         **options,
     )
     executor = _prepare(objective, tuner)
@@ -254,6 +256,7 @@ def tune(
     reporters: Sequence[Reporter | str] = (),
     run_dir: str | Path | Literal[False] | None = None,
     resume: str | Path | None = None,
+    record: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` by small randomized steps.
@@ -290,6 +293,8 @@ def tune(
         ``False`` for none.
     resume
         A run folder to go on with (see :class:`~autotune_core.Tuner`).
+    record
+        Extra JSON documents to keep in the run folder (file name to data).
     **options
         :class:`~autotune_core.RunConfig` fields, overriding ``config``.
 
@@ -331,6 +336,7 @@ def tune(
         reporters=reporters,
         run_dir=run_dir,
         resume=resume,
+        record=record,
         **options,
     )
     if not _loop_running():

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 import anyio
+from threadpoolctl import ThreadpoolController
 
 from autotune_core.objective import (
     ObjectiveFn,
@@ -99,13 +100,34 @@ class InlineExecutor(Executor):
 
 
 class ThreadExecutor(Executor):
-    """Runs a sync objective in up to ``concurrency`` worker threads."""
+    """Runs a sync objective in up to ``concurrency`` worker threads.
+
+    Each evaluation limits native threads (BLAS, OpenMP) to
+    ``threads_per_worker``; OpenMP's limit is per thread, so it is set in
+    the worker thread itself, for the libraries loaded by the first
+    evaluation.
+    """
 
     name = "thread"
 
-    def __init__(self, objective: ObjectiveFn, *, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        objective: ObjectiveFn,
+        *,
+        concurrency: int = 1,
+        threads_per_worker: int = 1,
+    ) -> None:
         super().__init__(objective, concurrency=concurrency)
+        self.threads_per_worker = threads_per_worker
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._controller: ThreadpoolController | None = None
+
+    def _run(self, params: dict[str, Any]) -> Outcome:
+        if self._controller is None:
+            # scanning loaded libraries is slow (ms); do it once
+            self._controller = ThreadpoolController()
+        with self._controller.limit(limits=self.threads_per_worker):
+            return run_objective(self.objective, params)
 
     async def evaluate(
         self, params: dict[str, Any], *, time_limit: float | None = None
@@ -113,8 +135,7 @@ class ThreadExecutor(Executor):
         started = time.time()
         with anyio.move_on_after(time_limit):
             return await anyio.to_thread.run_sync(
-                run_objective,
-                self.objective,
+                self._run,
                 params,
                 limiter=self._limiter,
                 abandon_on_cancel=time_limit is not None,
@@ -179,7 +200,9 @@ def make_executor(
     if name == "inline":
         return InlineExecutor(objective, concurrency=concurrency)
     if name == "thread":
-        return ThreadExecutor(objective, concurrency=concurrency)
+        return ThreadExecutor(
+            objective, concurrency=concurrency, threads_per_worker=threads_per_worker
+        )
     if name == "process":
         return ProcessExecutor(
             objective, concurrency=concurrency, threads_per_worker=threads_per_worker

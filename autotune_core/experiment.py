@@ -52,7 +52,7 @@ from pydantic import (
 from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig, read_config_file
 from autotune_core.engine import tune
-from autotune_core.exceptions import AutoTuneError, ConfigError
+from autotune_core.exceptions import ConfigError, UnknownPluginError
 from autotune_core.objective import SklearnObjective
 from autotune_core.registry import (
     Group,
@@ -724,11 +724,13 @@ def _build_plugin(
     """``factory(name, **options)``, its errors naming the field and the options."""
     try:
         return factory(spec.name, **spec.options)
-    except AutoTuneError:
+    except UnknownPluginError:
         raise
     except (ValueError, TypeError) as exc:
+        # the registry wraps the plugin's own error: show that one
+        reason = exc.__context__ if isinstance(exc, ConfigError) else exc
         raise ConfigError(
-            f"{field}.options={spec.options!r} for {spec.name!r}: {exc}"
+            f"{field}.options={spec.options!r} for {spec.name!r}: {reason or exc}"
         ) from None
 
 

@@ -18,7 +18,7 @@ from importlib.metadata import entry_points
 from typing import Any, Literal, TypeAlias
 
 from autotune_core.acceptance import AcceptancePolicy
-from autotune_core.exceptions import ConfigError, UnknownPluginError
+from autotune_core.exceptions import AutoTuneError, ConfigError, UnknownPluginError
 from autotune_core.reporter import Reporter
 from autotune_core.strategy import StepStrategy
 
@@ -105,7 +105,9 @@ def _create(group: Group, name: str, options: dict[str, Any]) -> Any:
     cls = load_plugin(group, name)
     try:
         return cls(**options)
-    except TypeError as exc:
+    except AutoTuneError:
+        raise
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{_KIND[group]} {name!r}: {exc}") from None
 
 

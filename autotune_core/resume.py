@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig
 from autotune_core.events import (
     RunFinished,
@@ -18,7 +19,7 @@ from autotune_core.events import (
     TrialStarted,
 )
 from autotune_core.exceptions import ConfigError, RunFolderError, UnknownPluginError
-from autotune_core.registry import create_strategy
+from autotune_core.registry import create_acceptance, create_strategy
 from autotune_core.run_folder import RunFolder, read_events
 from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
@@ -39,6 +40,7 @@ class ResumePlan:
     space: SearchSpace
     config: RunConfig
     strategy: StepStrategy
+    acceptance: AcceptancePolicy
     rng: np.random.Generator
     state: SearchState
     next_number: int
@@ -82,6 +84,7 @@ def plan_resume(
         space=new_space,
         config=resolved,
         strategy=_resume_strategy(started.strategy, strategy),
+        acceptance=_resume_acceptance(started.acceptance),
         rng=np.random.default_rng(resolved.seed),
         state=SearchState(new_space, resolved),
         next_number=1 + max(_numbers(events), default=-1),
@@ -128,6 +131,16 @@ def _resume_strategy(
         raise ConfigError(
             f"the run used strategy {logged.get('class', logged['name'])!r}, which is "
             "not registered; pass it again with strategy=..."
+        ) from None
+
+
+def _resume_acceptance(logged: dict[str, Any]) -> AcceptancePolicy:
+    try:
+        return create_acceptance(logged["name"], **logged.get("options", {}))
+    except UnknownPluginError:
+        raise ConfigError(
+            f"the run used acceptance policy {logged.get('class', logged['name'])!r}, "
+            "which is not registered; pass it again with acceptance=..."
         ) from None
 
 

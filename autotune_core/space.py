@@ -176,12 +176,13 @@ class Int(_Base):
     def from_unit(self, unit: float) -> int:
         """The grid value nearest to position ``unit`` (clipped to [0, 1])."""
         unit = min(max(unit, 0.0), 1.0)
+        steps = (self.high - self.low) // self.step
         if self.log:
             raw = self.low * (self.high / self.low) ** unit
+            k = round((raw - self.low) / self.step)
         else:
-            raw = self.low + unit * (self.high - self.low)
-        k = round((raw - self.low) / self.step)
-        return int(min(max(self.low + k * self.step, self.low), self.high))
+            k = round(unit * steps)  # exact in integers, however wide the range
+        return int(self.low + min(max(k, 0), steps) * self.step)
 
     def default(self) -> int:
         return self.start if self.start is not None else self.from_unit(0.5)
@@ -196,6 +197,12 @@ class Int(_Base):
             high_bits = int(rng.integers(0, _INT64_MAX)) << 62
             k = (high_bits | int(rng.integers(0, 2**62))) % span
         return self.low + k * self.step
+
+
+def _log_ratio(a: float, b: float) -> float:
+    """``log(a / b)``, also where ``a / b`` overflows (subnormal ``b``)."""
+    ratio = a / b
+    return math.log(ratio) if math.isfinite(ratio) else math.log(a) - math.log(b)
 
 
 class Float(_Base):
@@ -215,6 +222,13 @@ class Float(_Base):
     high: float
     log: StrictBool = False
     start: float | None = None
+
+    @field_validator("low", "high", "start", mode="before")
+    @classmethod
+    def _not_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number, got the boolean {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -244,7 +258,7 @@ class Float(_Base):
     def to_unit(self, value: float) -> float:
         """Position of ``value`` in the range, 0 at ``low`` and 1 at ``high``."""
         if self.log:
-            return math.log(value / self.low) / math.log(self.high / self.low)
+            return _log_ratio(value, self.low) / _log_ratio(self.high, self.low)
         span = self.high - self.low
         if math.isfinite(span):
             return (value - self.low) / span

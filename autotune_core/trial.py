@@ -149,6 +149,8 @@ class Evaluation:
     ) -> Evaluation:
         """Mean and standard deviation from per-fold scores and times."""
         folds = tuple(float(s) for s in fold_scores)
+        if not folds:
+            raise ValueError("from_folds needs at least one fold score")
         return cls(
             score=_mean(folds),
             fold_scores=folds,
@@ -222,7 +224,7 @@ class Trial:
             "cached_from": self.cached_from,
         }
         data.update(
-            {k: v for k, v in optional.items() if v or (v == 0.0 and v is not None)}
+            {k: v for k, v in optional.items() if v is not None and v != [] and v != {}}
         )
         return data
 

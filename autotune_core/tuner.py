@@ -108,6 +108,9 @@ class Tuner:
         budget. Options given now (``max_trials=...``) override the run's.
     objective_name
         Name used in logs and for the default run name.
+    record
+        Extra JSON documents to keep in the run folder, file name to data
+        (the CLI keeps the experiment there, so that it can resume it).
 
     Notes
     -----
@@ -140,9 +143,12 @@ class Tuner:
         run_dir: str | Path | Literal[False] | None = None,
         resume: str | Path | None = None,
         objective_name: str = "objective",
+        record: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         given_space = _as_space(space)
+        self._record = dict(record or {})
+        self._acceptance_given = acceptance
         self.acceptance = _resolve_acceptance(acceptance)
         self.control = RunControl()
         self.objective_name = objective_name
@@ -190,9 +196,8 @@ class Tuner:
         self.name = self.config.name or default_run_name(self.objective_name)
         self._next_number = 0
         self._evaluations = 0
-        self._folder = (
-            None if run_dir is False else RunFolder.create(run_dir, name=self.name)
-        )
+        self._folder: RunFolder | None = None
+        self._run_dir = run_dir
         self._default_start = True
 
     def _init_resumed(
@@ -209,7 +214,10 @@ class Tuner:
         )
         self._resumed = plan
         self._folder = folder
+        self._run_dir = folder.path
         self.space, self.config, self.strategy = plan.space, plan.config, plan.strategy
+        if self._acceptance_given is None:
+            self.acceptance = plan.acceptance
         self.rng, self.state, self.name = plan.rng, plan.state, plan.name
         self._next_number = plan.next_number
         self._evaluations = count_evaluations(list(plan.state.history))
@@ -240,7 +248,7 @@ class Tuner:
 
     @property
     def run_dir(self) -> Path | None:
-        """The run folder, or ``None`` when the run writes none."""
+        """The run folder (created when the run opens), or ``None`` if none."""
         return None if self._folder is None else self._folder.path
 
     def open(self) -> None:
@@ -252,6 +260,8 @@ class Tuner:
             self._deadline = time.monotonic() + self.config.max_time_s
         if self._default_start and not self._queue:
             self._queue.append(_Queued(Candidate(self.space.default_point())))
+        if self._folder is None and self._run_dir is not False:
+            self._folder = RunFolder.create(self._run_dir, name=self.name)
         event = self._start_event()
         if self._folder is not None:
             self._write_folder(event)
@@ -291,6 +301,8 @@ class Tuner:
                 k: v for k, v in event.to_dict().items() if k not in ("config", "space")
             }
             self._folder.write_json("run.json", meta)
+        for filename, data in self._record.items():
+            self._folder.write_json(filename, data)
         self._log = self._folder.open_log(sync=self.config.log_sync)
 
     def close(self, reason: str | None = None) -> None:
@@ -483,8 +495,9 @@ class Tuner:
 
     def _finish(self, candidate: Candidate | None, trial: Trial) -> Trial:
         """Apply acceptance, update the state, tell the strategy, publish."""
+        previous = self.state.incumbent
         if trial.score is not None and self.acceptance.accept(
-            trial, self.state.incumbent, self.state
+            trial, previous, self.state
         ):
             trial = replace(trial, accepted=True)
         self.state._finish(candidate, trial)
@@ -493,7 +506,12 @@ class Tuner:
         if trial.accepted:
             assert trial.score is not None
             self._publish(
-                NewIncumbent(trial.number, trial.score, trial.parent, trial.params)
+                NewIncumbent(
+                    trial.number,
+                    trial.score,
+                    None if previous is None else previous.number,
+                    trial.params,
+                )
             )
         if self._log is not None:
             self._log.commit()

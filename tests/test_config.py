@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 from hypothesis import given
@@ -64,11 +64,18 @@ def _base_type(field: FieldInfo) -> tuple[Any, bool]:
     """The field's type without ``None``, and whether ``None`` is allowed."""
     annotation = field.annotation
     if get_origin(annotation) not in (Union, UnionType):
-        return annotation, False
+        return _unannotated(annotation), False
 
     members = [arg for arg in get_args(annotation) if arg is not type(None)]
     assert len(members) == 1, f"cannot fuzz a union of {members!r}"
-    return members[0], True
+    return _unannotated(members[0]), True
+
+
+def _unannotated(annotation: Any) -> Any:
+    """``int`` for ``Annotated[int, Strict()]`` (StrictInt), and so on."""
+    return (
+        get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+    )
 
 
 def _out_of_bounds(
@@ -175,7 +182,7 @@ def _bound(field: str, relation: str, value: str) -> str:
         ),
         pytest.param(
             {"max_trials": 2.5},
-            r"max_trials\n.*fractional part.*input_value=2.5",
+            r"max_trials\n.*valid integer.*input_value=2.5",
             id="max_trials-fraction",
         ),
         pytest.param(

@@ -213,7 +213,8 @@ def test_sweep_halves_its_step_after_a_sweep_without_progress(
 ) -> None:
     strategy, result = sweep(sweep_cls, bowl, step_size=0.25)
 
-    halvings = np.log2(0.25 / strategy.step_size)  # type: ignore[attr-defined]
+    assert strategy.options() == {"step_size": 0.25, "shrink": 0.5}
+    halvings = np.log2(0.25 / strategy.snapshot()["step"])
     assert halvings >= 3
     assert halvings == round(halvings)
     x_moves = [
@@ -301,3 +302,28 @@ def test_sweep_proposals_stay_in_any_space(
     assert move.old == point[move.param]
     assert move.new == candidate.params[move.param]
     assert move.kind in ("up", "down")
+
+
+def test_resumed_sweep_goes_on_as_if_never_stopped(
+    sweep_cls: type[at.StepStrategy], bowl: at.SearchSpace, tmp_path: Path
+) -> None:
+    def run(max_trials: int, **options: Any) -> at.TuneResult:
+        return at.tune(
+            bowl_loss,
+            bowl if "resume" not in options else None,
+            strategy=sweep_cls(),
+            direction="minimize",
+            max_trials=max_trials,
+            seed=0,
+            executor="inline",
+            **options,
+        )
+
+    whole = run(60, run_dir=tmp_path / "whole")
+    run(25, run_dir=tmp_path / "split")
+    resumed = run(60, resume=tmp_path / "split")
+
+    def path(result: at.TuneResult) -> list[tuple[Any, ...]]:
+        return [(t.params, t.score, t.accepted, t.moves) for t in result.trials]
+
+    assert path(resumed) == path(whole)

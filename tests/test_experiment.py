@@ -454,7 +454,7 @@ def test_plugins_are_built_with_their_options(tmp_path: Path) -> None:
         pytest.param(
             {"strategy": {"name": "random-step", "options": {"stepsize": 0.1}}},
             "build_strategy",
-            r"strategy 'random-step': .*'stepsize'",
+            r"strategy.options=\{'stepsize': 0.1\} for 'random-step': .*'stepsize'",
             id="unknown-option",
         ),
         pytest.param(
@@ -466,7 +466,7 @@ def test_plugins_are_built_with_their_options(tmp_path: Path) -> None:
         pytest.param(
             {"reporters": [{"name": "jsonl"}]},
             "build_reporters",
-            r"reporter 'jsonl': .*'path'",
+            r"reporters\[0\].options=\{\} for 'jsonl': .*'path'",
             id="missing-reporter-option",
         ),
     ],

@@ -818,31 +818,16 @@ EXTREME_RANGES = [
     pytest.param(
         at.Float(low=1e-300, high=1e300, log=True),
         id="log-float-widest",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="core bug: Float.to_unit() on a log scale divides high by low, "
-            "which overflows to inf, so to_unit(high) is nan",
-        ),
     ),
     pytest.param(
         at.Float(low=5e-324, high=1.0, log=True),
         id="log-float-subnormal-low",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="core bug: Float.to_unit() on a log scale divides by a subnormal "
-            "low, which overflows to inf, so to_unit(high) is nan",
-        ),
     ),
     pytest.param(at.Int(low=-(2**62), high=2**62), id="int-wider-than-int64"),
     pytest.param(at.Int(low=1, high=2**62, log=True), id="log-int-wide"),
     pytest.param(
         at.Int(low=2**53 - 1, high=2**53 + 1, step=2),
         id="int-beyond-float-precision",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="core bug: Int.from_unit() rounds low + unit * (high - low) as a "
-            "float, so past 2**53 from_unit(1.0) falls back to low",
-        ),
     ),
 ]
 
