@@ -45,6 +45,7 @@ from autotune_core.executors import (
     ProcessExecutor,
     ThreadExecutor,
 )
+from autotune_core.experiment import Experiment
 from autotune_core.objective import SklearnObjective
 from autotune_core.registry import (
     available,
@@ -88,6 +89,7 @@ __all__ = [
     "Evaluation",
     "Event",
     "Executor",
+    "Experiment",
     "ExperimentalWarning",
     "Float",
     "ImprovementThreshold",

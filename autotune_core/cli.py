@@ -1,4 +1,4 @@
-"""The ``autotune`` command: ``autotune demo`` and ``autotune run CONFIG``.
+"""The ``autotune`` command: ``demo``, ``run CONFIG`` and ``resume RUN_FOLDER``.
 
 The library never prints and never configures logging; this module does
 both, for the command line only. User errors (an invalid config file or
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -192,6 +193,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     run.set_defaults(handler=_run)
     _add_common(run, top=False)
+
+    resume = commands.add_parser(
+        "resume", help="go on with a stopped run (or extend a finished one)"
+    )
+    resume.add_argument("folder", type=Path, help="the run folder")
+    resume.add_argument(
+        "--max-trials", type=_positive_int, help="new total budget of trials"
+    )
+    resume.add_argument(
+        "--max-time-s", type=float, help="wall-clock budget for this session"
+    )
+    resume.add_argument(
+        "--concurrency", type=_positive_int, help="evaluations running at once"
+    )
+    resume.add_argument(
+        "--executor", choices=get_args(ExecutorName), help="where evaluations run"
+    )
+    resume.add_argument(
+        "--quiet", action="store_true", help="no live progress, only the summary"
+    )
+    resume.set_defaults(handler=_resume)
+    _add_common(resume, top=False)
     return parser
 
 
@@ -222,6 +245,19 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
     has_console = any(spec.name == "console" for spec in experiment.reporters)
     reporters = [] if has_console else [_console_reporter(args, err)]
     result = experiment.run(reporters=reporters, run_dir=args.run_dir, **overrides)
+    return _summarise(result, out)
+
+
+def _resume(args: argparse.Namespace, out: Console, err: Console) -> int:
+    overrides = _given(
+        max_trials=args.max_trials,
+        max_time_s=args.max_time_s,
+        concurrency=args.concurrency,
+        executor=args.executor,
+    )
+    result = Experiment.resume(
+        args.folder, reporters=[_console_reporter(args, err)], **overrides
+    )
     return _summarise(result, out)
 
 
@@ -256,8 +292,12 @@ def _summarise(result: TuneResult, out: Console) -> int:
 
 
 def _print_run_dir(result: TuneResult, out: Console) -> None:
-    if result.run_dir is not None:
-        out.print(f"run folder: {escape(str(result.run_dir))}", soft_wrap=True)
+    if result.run_dir is None:
+        return
+    out.print(f"run folder: {escape(str(result.run_dir))}", soft_wrap=True)
+    if result.stop_reason.startswith("interrupted"):
+        command = f"autotune resume {shlex.quote(str(result.run_dir))}"
+        out.print(f"to go on: {escape(command)}", soft_wrap=True)
 
 
 # -- main ----------------------------------------------------------------------

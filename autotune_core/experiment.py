@@ -66,7 +66,11 @@ from autotune_core.result import TuneResult
 from autotune_core.space import Condition, Param, SearchSpace
 from autotune_core.strategy import StepStrategy
 
+EXPERIMENT_FILE = "experiment.json"
+"""The experiment as run, kept in its run folder so that it can be resumed."""
+
 __all__ = [
+    "EXPERIMENT_FILE",
     "AcceptanceSpec",
     "DataSpec",
     "EstimatorSpec",
@@ -251,7 +255,7 @@ class DataSpec(_Section):
         path = value if value.is_absolute() or base is None else Path(base) / value
         if not path.is_file():
             raise ValueError(f"no such file (looked for {str(path.resolve())!r})")
-        return path
+        return path.resolve()
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -598,7 +602,34 @@ class Experiment(_Section):
             start=self.start,
             reporters=plugins,
             run_dir=run_dir,
+            record={EXPERIMENT_FILE: self.model_dump(mode="json", by_alias=True)},
         )
+
+    @classmethod
+    def resume(
+        cls,
+        folder: str | Path,
+        *,
+        reporters: Sequence[Reporter] = (),
+        **overrides: Any,
+    ) -> TuneResult:
+        """Go on with a run that :meth:`run` started, from its run folder.
+
+        The experiment is read back from the folder's ``experiment.json``;
+        history, strategy state and random state from its event log.
+        ``overrides`` (``max_trials=...``) extend or change the run config.
+        """
+        path = Path(folder) / EXPERIMENT_FILE
+        if not path.is_file():
+            raise ConfigError(
+                f"{str(folder)!r} has no {EXPERIMENT_FILE}: only runs started from an "
+                "experiment (autotune run, autotune demo) can be resumed here; "
+                "resume others with autotune_core.tune(..., resume=folder)"
+            )
+        experiment = cls.model_validate(read_config_file(path))
+        objective = experiment.build_objective()
+        plugins = [*experiment.build_reporters(), *reporters]
+        return tune(objective, None, resume=folder, reporters=plugins, **overrides)
 
 
 # -- helpers -------------------------------------------------------------------

@@ -129,7 +129,7 @@ def states(draw: st.DrawFn) -> at.SearchState:
 
 
 def tolerance(param: at.Float) -> float:
-    """Rounding error of a position in unit space: narrow ranges far from 0 have more."""
+    """Rounding error of a unit-space position: more for narrow ranges far from 0."""
     if param.log:
         return 1e-9
 
