@@ -70,7 +70,15 @@ from autotune_core.space import (
 )
 from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
-from autotune_core.trial import Batch, Candidate, Evaluation, Move, Trial, TrialStatus
+from autotune_core.trial import (
+    Batch,
+    Candidate,
+    Evaluation,
+    Move,
+    Trial,
+    TrialContext,
+    TrialStatus,
+)
 from autotune_core.tuner import PendingTrial, Tuner
 
 __version__ = "0.1.0"
@@ -119,6 +127,7 @@ __all__ = [
     "ThreadExecutor",
     "TooManyFailuresError",
     "Trial",
+    "TrialContext",
     "TrialError",
     "TrialFinished",
     "TrialStarted",

@@ -32,6 +32,7 @@ from autotune_core.reporter import Reporter
 from autotune_core.result import TuneResult
 from autotune_core.space import SearchSpace
 from autotune_core.strategy import StepStrategy
+from autotune_core.trial import TrialContext
 from autotune_core.tuner import PendingTrial, Tuner
 
 __all__ = ["tune", "tune_async"]
@@ -182,10 +183,15 @@ async def _drive(tuner: Tuner, executor: Executor) -> None:
     async with send, receive, anyio.create_task_group() as group:
         while True:
             while in_flight < concurrency and (pending := tuner.ask()) is not None:
-                outcome = executor.evaluate_now(pending.params)
+                outcome = executor.evaluate_now(pending.params, tuner.context(pending))
                 if outcome is None:
                     group.start_soon(
-                        _evaluate, executor, pending, time_limit, send.clone()
+                        _evaluate,
+                        executor,
+                        pending,
+                        time_limit,
+                        tuner.context(pending),
+                        send.clone(),
                     )
                     in_flight += 1
                     continue
@@ -214,8 +220,15 @@ async def _drive_rounds(tuner: Tuner, executor: Executor) -> None:
         outcomes: dict[int, Outcome] = {}
         async with anyio.create_task_group() as group:
             for pending in batch:
+                context = tuner.context(pending)
                 group.start_soon(
-                    _evaluate_into, executor, pending, time_limit, limiter, outcomes
+                    _evaluate_into,
+                    executor,
+                    pending,
+                    time_limit,
+                    context,
+                    limiter,
+                    outcomes,
                 )
         for pending in batch:
             tuner.tell(pending, outcomes[pending.number])
@@ -225,12 +238,13 @@ async def _evaluate_into(
     executor: Executor,
     pending: PendingTrial,
     time_limit: float | None,
+    context: TrialContext,
     limiter: anyio.Semaphore,
     outcomes: dict[int, Outcome],
 ) -> None:
     async with limiter:
         outcomes[pending.number] = await executor.evaluate(
-            pending.params, time_limit=time_limit
+            pending.params, time_limit=time_limit, context=context
         )
 
 
@@ -238,10 +252,13 @@ async def _evaluate(
     executor: Executor,
     pending: PendingTrial,
     time_limit: float | None,
+    context: TrialContext,
     send: MemoryObjectSendStream[_Result],
 ) -> None:
     async with send:
-        outcome = await executor.evaluate(pending.params, time_limit=time_limit)
+        outcome = await executor.evaluate(
+            pending.params, time_limit=time_limit, context=context
+        )
         await send.send((pending, outcome))
 
 

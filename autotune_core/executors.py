@@ -29,6 +29,7 @@ from autotune_core.objective import (
     run_objective,
     run_objective_async,
 )
+from autotune_core.trial import TrialContext
 from autotune_core.workers import WorkerPool, timed_out
 
 __all__ = [
@@ -62,11 +63,17 @@ class Executor(ABC):
 
     @abstractmethod
     async def evaluate(
-        self, params: dict[str, Any], *, time_limit: float | None = None
+        self,
+        params: dict[str, Any],
+        *,
+        time_limit: float | None = None,
+        context: TrialContext | None = None,
     ) -> Outcome:
         """Evaluate one configuration; never raises for the objective's errors."""
 
-    def evaluate_now(self, params: dict[str, Any]) -> Outcome | None:
+    def evaluate_now(
+        self, params: dict[str, Any], context: TrialContext | None = None
+    ) -> Outcome | None:
         """Evaluate synchronously if this executor can, else ``None``."""
         return None
 
@@ -85,18 +92,26 @@ class InlineExecutor(Executor):
         self._async = is_async_objective(objective)
 
     async def evaluate(
-        self, params: dict[str, Any], *, time_limit: float | None = None
+        self,
+        params: dict[str, Any],
+        *,
+        time_limit: float | None = None,
+        context: TrialContext | None = None,
     ) -> Outcome:
         if not self._async:
-            return run_objective(self.objective, params)
+            return run_objective(self.objective, params, context)
         started = time.time()
         with anyio.move_on_after(time_limit):
-            return await run_objective_async(self.objective, params)
+            return await run_objective_async(self.objective, params, context)
         assert time_limit is not None
         return timed_out(time_limit, started)
 
-    def evaluate_now(self, params: dict[str, Any]) -> Outcome | None:
-        return None if self._async else run_objective(self.objective, params)
+    def evaluate_now(
+        self, params: dict[str, Any], context: TrialContext | None = None
+    ) -> Outcome | None:
+        if self._async:
+            return None
+        return run_objective(self.objective, params, context)
 
 
 class ThreadExecutor(Executor):
@@ -122,21 +137,26 @@ class ThreadExecutor(Executor):
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._controller: ThreadpoolController | None = None
 
-    def _run(self, params: dict[str, Any]) -> Outcome:
+    def _run(self, params: dict[str, Any], context: TrialContext | None) -> Outcome:
         if self._controller is None:
             # scanning loaded libraries is slow (ms); do it once
             self._controller = ThreadpoolController()
         with self._controller.limit(limits=self.threads_per_worker):
-            return run_objective(self.objective, params)
+            return run_objective(self.objective, params, context)
 
     async def evaluate(
-        self, params: dict[str, Any], *, time_limit: float | None = None
+        self,
+        params: dict[str, Any],
+        *,
+        time_limit: float | None = None,
+        context: TrialContext | None = None,
     ) -> Outcome:
         started = time.time()
         with anyio.move_on_after(time_limit):
             return await anyio.to_thread.run_sync(
                 self._run,
                 params,
+                context,
                 limiter=self._limiter,
                 abandon_on_cancel=time_limit is not None,
             )
@@ -176,9 +196,13 @@ class ProcessExecutor(Executor):
         self.pool = WorkerPool(objective, size=concurrency, threads=threads_per_worker)
 
     async def evaluate(
-        self, params: dict[str, Any], *, time_limit: float | None = None
+        self,
+        params: dict[str, Any],
+        *,
+        time_limit: float | None = None,
+        context: TrialContext | None = None,
     ) -> Outcome:
-        return await self.pool.run(params, time_limit=time_limit)
+        return await self.pool.run(params, time_limit=time_limit, context=context)
 
     async def aclose(self) -> None:
         await self.pool.aclose()

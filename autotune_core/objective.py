@@ -20,7 +20,7 @@ import numpy as np
 
 from autotune_core.exceptions import ConfigError, ParameterNameError
 from autotune_core.space import SearchSpace
-from autotune_core.trial import Evaluation, TrialStatus
+from autotune_core.trial import Evaluation, TrialContext, TrialStatus
 
 __all__ = [
     "ObjectiveFn",
@@ -49,23 +49,40 @@ class Outcome:
     finished_at: float
 
 
-def run_objective(objective: ObjectiveFn, params: dict[str, Any]) -> Outcome:
-    """Call a sync objective; an exception or a non-finite score is a failed outcome."""
+def run_objective(
+    objective: ObjectiveFn,
+    params: dict[str, Any],
+    context: TrialContext | None = None,
+) -> Outcome:
+    """Call a sync objective; an exception or a non-finite score is a failed outcome.
+
+    Objectives with ``accepts_context = True`` also receive ``context``.
+    """
     started = time.time()
     try:
-        evaluation = as_evaluation(objective(params))
+        if context is not None and getattr(objective, "accepts_context", False):
+            result = objective(params, context)  # type: ignore[call-arg]
+        else:
+            result = objective(params)
+        evaluation = as_evaluation(result)
     except Exception as exc:
         return _failed(exc, started)
     return _checked(evaluation, started)
 
 
 async def run_objective_async(
-    objective: ObjectiveFn, params: dict[str, Any]
+    objective: ObjectiveFn,
+    params: dict[str, Any],
+    context: TrialContext | None = None,
 ) -> Outcome:
     """Await an async objective, with the same rules as :func:`run_objective`."""
     started = time.time()
     try:
-        evaluation = as_evaluation(await objective(params))
+        if context is not None and getattr(objective, "accepts_context", False):
+            result = await objective(params, context)  # type: ignore[call-arg]
+        else:
+            result = await objective(params)
+        evaluation = as_evaluation(result)
     except Exception as exc:
         return _failed(exc, started)
     return _checked(evaluation, started)
@@ -87,7 +104,8 @@ def _checked(evaluation: Evaluation, started: float) -> Outcome:
     if not math.isfinite(evaluation.score):
         error = f"NonFiniteScore: the objective returned score={evaluation.score!r}"
         return Outcome(TrialStatus.FAILED, evaluation, error, started, time.time())
-    return Outcome(TrialStatus.OK, evaluation, None, started, time.time())
+    status = TrialStatus.PRUNED if evaluation.pruned else TrialStatus.OK
+    return Outcome(status, evaluation, None, started, time.time())
 
 
 def _failed(exc: BaseException, started: float) -> Outcome:

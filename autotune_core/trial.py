@@ -19,6 +19,7 @@ __all__ = [
     "Evaluation",
     "Move",
     "Trial",
+    "TrialContext",
     "TrialStatus",
 ]
 
@@ -122,6 +123,21 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class TrialContext:
+    """What the engine tells an objective about the search when a trial starts.
+
+    Objectives that declare ``accepts_context = True`` are called as
+    ``objective(params, context)``; racing uses the incumbent's fold scores
+    to stop a hopeless cross-validation early.
+    """
+
+    number: int
+    direction: str = "maximize"
+    min_improvement: float = 0.0
+    incumbent_fold_scores: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """What an objective reports for one configuration.
 
@@ -136,6 +152,8 @@ class Evaluation:
     score_time: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    pruned: bool = False
+    """The evaluation stopped early (racing): ``fold_scores`` holds the folds run."""
 
     @classmethod
     def from_folds(
@@ -146,6 +164,7 @@ class Evaluation:
         score_times: Sequence[float] = (),
         metrics: Mapping[str, float] | None = None,
         warnings: Sequence[str] = (),
+        pruned: bool = False,
     ) -> Evaluation:
         """Mean and standard deviation from per-fold scores and times."""
         folds = tuple(float(s) for s in fold_scores)
@@ -159,6 +178,7 @@ class Evaluation:
             score_time=_mean(score_times) if score_times else None,
             metrics=dict(metrics or {}),
             warnings=tuple(warnings),
+            pruned=pruned,
         )
 
 

@@ -42,7 +42,14 @@ from autotune_core.run_folder import EventLog, RunFolder, default_run_name
 from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
-from autotune_core.trial import Batch, Candidate, Evaluation, Trial, TrialStatus
+from autotune_core.trial import (
+    Batch,
+    Candidate,
+    Evaluation,
+    Trial,
+    TrialContext,
+    TrialStatus,
+)
 
 __all__ = ["PendingTrial", "Tuner"]
 
@@ -54,6 +61,7 @@ MAX_REPEATS = 100
 """Proposals in a row of already evaluated configurations that end a run."""
 
 _FAILED = (TrialStatus.FAILED, TrialStatus.TIMEOUT)
+_JUDGED = (TrialStatus.OK, TrialStatus.CACHED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,6 +455,16 @@ class Tuner:
             checkpoint["queue"] = [q.candidate.to_dict() for q in queued if q.batch]
         return checkpoint
 
+    def context(self, pending: PendingTrial) -> TrialContext:
+        """What the objective may know of the search as ``pending`` starts."""
+        incumbent = self.state.incumbent
+        return TrialContext(
+            number=pending.number,
+            direction=self.config.direction,
+            min_improvement=self.config.min_improvement,
+            incumbent_fold_scores=() if incumbent is None else incumbent.fold_scores,
+        )
+
     def _answer_from_cache(self, item: _Queued, source: Trial) -> None:
         number = self._take_number(item)
         now = time.time()
@@ -496,9 +514,8 @@ class Tuner:
     def _finish(self, candidate: Candidate | None, trial: Trial) -> Trial:
         """Apply acceptance, update the state, tell the strategy, publish."""
         previous = self.state.incumbent
-        if trial.score is not None and self.acceptance.accept(
-            trial, previous, self.state
-        ):
+        judged = trial.score is not None and trial.status in _JUDGED
+        if judged and self.acceptance.accept(trial, previous, self.state):
             trial = replace(trial, accepted=True)
         self.state._finish(candidate, trial)
         self.strategy.tell(trial, self.state)
@@ -647,7 +664,7 @@ def _start_candidates(
 
 def _record(pending: PendingTrial, outcome: Outcome) -> Trial:
     ev = outcome.evaluation
-    scored = ev is not None and outcome.status is TrialStatus.OK
+    scored = ev is not None and outcome.status in (TrialStatus.OK, TrialStatus.PRUNED)
     return Trial(
         number=pending.number,
         params=pending.candidate.params,

@@ -29,7 +29,7 @@ from loky.backend.context import get_context
 
 from autotune_core.exceptions import AutoTuneError
 from autotune_core.objective import ObjectiveFn, Outcome, run_objective
-from autotune_core.trial import TrialStatus
+from autotune_core.trial import TrialContext, TrialStatus
 
 __all__ = ["WorkerPool", "limit_threads", "timed_out"]
 
@@ -86,12 +86,13 @@ def _worker_main(
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            params = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
-        if params is None:
+        if message is None:
             return
-        conn.send(run_objective(objective, params))
+        params, context = message
+        conn.send(run_objective(objective, params, context))
 
 
 @dataclass(eq=False)
@@ -145,14 +146,20 @@ class WorkerPool:
         return [w.pid for w in self._all if w.process.is_alive()]
 
     async def run(
-        self, params: dict[str, Any], *, time_limit: float | None = None
+        self,
+        params: dict[str, Any],
+        *,
+        time_limit: float | None = None,
+        context: TrialContext | None = None,
     ) -> Outcome:
         """Evaluate ``params`` in a worker; a timeout kills that worker only."""
         async with self._slots:
             worker = self._idle.pop() if self._idle else await self._start_worker()
             started = time.time()
             try:
-                outcome = await self._exchange(worker, params, time_limit, started)
+                outcome = await self._exchange(
+                    worker, (params, context), time_limit, started
+                )
             except BaseException:
                 self._discard(worker)  # cancelled mid-trial: its state is unknown
                 raise
@@ -163,12 +170,12 @@ class WorkerPool:
     async def _exchange(
         self,
         worker: _Worker,
-        params: dict[str, Any],
+        message: tuple[dict[str, Any], TrialContext | None],
         time_limit: float | None,
         started: float,
     ) -> Outcome:
         try:
-            worker.conn.send(params)
+            worker.conn.send(message)
             ready = await anyio.to_thread.run_sync(
                 worker.conn.poll, time_limit, abandon_on_cancel=True
             )

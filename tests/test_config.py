@@ -55,7 +55,9 @@ VALID_SETTINGS = st.fixed_dictionaries(
         "seed": st.integers(0, 2**63 - 1),
         "executor": st.sampled_from(["auto", "process", "thread"]),
         "threads_per_worker": st.integers(1, 64),
-        "name": st.from_regex(r"[A-Za-z0-9_.@+-]{1,20}", fullmatch=True),
+        "name": st.from_regex(r"[A-Za-z0-9_.@+-]{1,20}", fullmatch=True).filter(
+            lambda name: set(name) != {"."}
+        ),
     },
 )
 

