@@ -64,8 +64,8 @@ def _move_float(
     if not 0.0 <= unit + step <= 1.0:
         step = -step  # bounce off the edge rather than stick to it
     new = param.from_unit(unit + step)
-    if new == value:  # the range is so narrow that the step rounded away
-        new = param.high if step > 0 else param.low
+    if new == value:  # the step rounded away, or was clipped back to this bound
+        new = param.high if unit < 0.5 else param.low
     return Move(name, "up" if new > value else "down", value, new)
 
 

@@ -285,11 +285,6 @@ def test_int_on_a_tiny_range_still_moves() -> None:
             at.Float(low=0.0, high=1.0),
             0.0,
             id="float-low",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="moves.py bug: a step longer than the room on both sides is "
-                "clipped back to the bound the value sits on (Move old == new)",
-            ),
         ),
     ],
 )
