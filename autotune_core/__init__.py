@@ -47,6 +47,7 @@ from autotune_core.executors import (
 )
 from autotune_core.experiment import Experiment
 from autotune_core.objective import SklearnObjective
+from autotune_core.racing import Racing
 from autotune_core.registry import (
     available,
     create_acceptance,
@@ -111,6 +112,7 @@ __all__ = [
     "PendingTrial",
     "Point",
     "ProcessExecutor",
+    "Racing",
     "Reporter",
     "RunConfig",
     "RunControl",

@@ -291,7 +291,7 @@ class ObjectiveSpec(_Section):
     3
     """
 
-    cv: int = Field(default=5, ge=2)
+    cv: int = Field(default=5, ge=2, strict=True)
     scoring: str | list[str] | None = None
     metric: str | None = None
 

@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from autotune_core.exceptions import ConfigError, ParameterNameError
+from autotune_core.racing import Racing
 from autotune_core.space import SearchSpace
 from autotune_core.trial import Evaluation, TrialContext, TrialStatus
 
@@ -153,6 +154,13 @@ class SklearnObjective:
         Group labels for group-aware splitters.
     fit_params
         Extra keyword arguments for ``fit`` (sample weights, ...).
+    racing
+        A :class:`Racing` configuration, or ``True`` for the default one:
+        fit the folds one at a time and stop a candidate, recorded as
+        ``pruned`` with the folds it ran, once its scores on the first folds
+        show that it cannot beat the incumbent's on the same folds by more
+        than ``min_improvement``. Candidates run every fold while there is
+        no incumbent, or when the incumbent has another number of folds.
 
     Examples
     --------
@@ -162,9 +170,21 @@ class SklearnObjective:
     >>> objective = SklearnObjective(LogisticRegression(max_iter=500), X, y, cv=3)
     >>> round(objective({"C": 1.0}).score, 3)
     0.973
+
+    With racing, a hopeless candidate stops after ``min_folds`` folds:
+
+    >>> from autotune_core import TrialContext
+    >>> racing = SklearnObjective(LogisticRegression(max_iter=500), X, y, cv=5,
+    ...                           racing=Racing(min_folds=2))
+    >>> incumbent = racing({"C": 1.0})
+    >>> context = TrialContext(1, incumbent_fold_scores=incumbent.fold_scores)
+    >>> candidate = racing({"C": 1e-4}, context)
+    >>> candidate.pruned, len(candidate.fold_scores)
+    (True, 2)
     """
 
     direction = "maximize"
+    accepts_context = False
 
     def __init__(
         self,
@@ -177,6 +197,7 @@ class SklearnObjective:
         metric: str | None = None,
         groups: Any = None,
         fit_params: Mapping[str, Any] | None = None,
+        racing: Racing | bool | None = None,
     ) -> None:
         from sklearn.base import is_classifier
         from sklearn.model_selection import check_cv
@@ -190,10 +211,13 @@ class SklearnObjective:
         self.groups = groups
         self.fit_params = dict(fit_params or {})
         self.metric = self._primary_metric(scoring, metric)
-        splitter = check_cv(cv, y, classifier=is_classifier(estimator))
-        self.splits: list[tuple[np.ndarray, np.ndarray]] = list(
-            splitter.split(X, y, groups)
-        )
+        try:
+            splitter = check_cv(cv, y, classifier=is_classifier(estimator))
+            self.splits: list[tuple[np.ndarray, np.ndarray]] = list(
+                splitter.split(X, y, groups)
+            )
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"cv={cv!r} cannot split the data: {exc}") from None
 
     @staticmethod
     def _primary_metric(scoring: Any, metric: str | None) -> str:
@@ -236,37 +260,109 @@ class SklearnObjective:
                     _unknown_name_message(name, known, self.describe())
                 )
 
-    def __call__(self, params: dict[str, Any]) -> Evaluation:
-        """Cross-validate the estimator with ``params`` set."""
+    def __call__(
+        self, params: dict[str, Any], context: TrialContext | None = None
+    ) -> Evaluation:
+        """Cross-validate the estimator with ``params`` set.
+
+        With racing and a ``context`` naming an incumbent, the folds run one
+        at a time and may stop early (see :class:`Racing`).
+        """
         from sklearn.base import clone
-        from sklearn.model_selection import cross_validate
 
         estimator = clone(self.estimator).set_params(**params)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = cross_validate(
-                estimator,
-                self.X,
-                self.y,
-                groups=self.groups,
-                cv=self.splits,
-                scoring=self.scoring,
-                error_score="raise",
-                params=self.fit_params or None,
-            )
+            if context is not None and self._races(context):
+                results, pruned = self._race(estimator, context)
+            else:
+                results, pruned = [self._cross_validate(estimator, self.splits)], False
+        return self._evaluation(results, caught, pruned=pruned)
+
+    def _races(self, context: TrialContext) -> bool:
+        """Whether this evaluation races: racing on, and a comparable incumbent."""
+        return (
+            self.racing is not None
+            and len(context.incumbent_fold_scores) == self.n_splits
+        )
+
+    def _race(
+        self, estimator: Any, context: TrialContext
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Fit fold by fold until done or hopeless; the results and whether it stopped."""
+        assert self.racing is not None
+        results: list[dict[str, Any]] = []
+        scores: list[float] = []
+        for split in self.splits[:-1]:
+            results.append(self._cross_validate(estimator, [split]))
+            scores.extend(results[-1][f"test_{self.metric}"].tolist())
+            if self.racing.should_stop(
+                scores,
+                context.incumbent_fold_scores,
+                direction=context.direction,
+                min_improvement=context.min_improvement,
+            ):
+                return results, True
+
+        results.append(self._cross_validate(estimator, self.splits[-1:]))
+        return results, False
+
+    def _cross_validate(
+        self, estimator: Any, splits: list[tuple[np.ndarray, np.ndarray]]
+    ) -> dict[str, Any]:
+        """scikit-learn's ``cross_validate`` on the given splits."""
+        from sklearn.model_selection import cross_validate
+
+        return cross_validate(  # type: ignore[no-any-return]
+            estimator,
+            self.X,
+            self.y,
+            groups=self.groups,
+            cv=splits,
+            scoring=self.scoring,
+            error_score="raise",
+            params=self.fit_params or None,
+        )
+
+    def _evaluation(
+        self,
+        results: Sequence[dict[str, Any]],
+        caught: Sequence[warnings.WarningMessage],
+        *,
+        pruned: bool,
+    ) -> Evaluation:
+        """One Evaluation from the results of one or more ``cross_validate`` calls."""
+        merged = {
+            key: np.concatenate([np.asarray(r[key]) for r in results])
+            for key in results[0]
+        }
         scores = {
             key.removeprefix("test_"): values
-            for key, values in result.items()
+            for key, values in merged.items()
             if key.startswith("test_")
         }
         metrics = {k: float(np.mean(v)) for k, v in scores.items() if k != self.metric}
         return Evaluation.from_folds(
             scores[self.metric].tolist(),
-            fit_times=result["fit_time"].tolist(),
-            score_times=result["score_time"].tolist(),
+            fit_times=merged["fit_time"].tolist(),
+            score_times=merged["score_time"].tolist(),
             metrics=metrics,
             warnings=_summarise(caught),
+            pruned=pruned,
         )
+
+
+def _as_racing(racing: Racing | bool | None) -> Racing | None:
+    if racing is True:
+        return Racing()
+    if racing is None or racing is False:
+        return None
+    if not isinstance(racing, Racing):
+        raise ConfigError(
+            f"racing= must be a Racing, True or False, got "
+            f"{type(racing).__name__}: {racing!r}"
+        )
+    return racing
 
 
 def _unknown_name_message(name: str, known: set[str], estimator: str) -> str:
