@@ -211,6 +211,8 @@ class SklearnObjective:
         self.groups = groups
         self.fit_params = dict(fit_params or {})
         self.metric = self._primary_metric(scoring, metric)
+        self.racing = _as_racing(racing)
+        self.accepts_context = self.racing is not None
         try:
             splitter = check_cv(cv, y, classifier=is_classifier(estimator))
             self.splits: list[tuple[np.ndarray, np.ndarray]] = list(
@@ -289,7 +291,7 @@ class SklearnObjective:
     def _race(
         self, estimator: Any, context: TrialContext
     ) -> tuple[list[dict[str, Any]], bool]:
-        """Fit fold by fold until done or hopeless; the results and whether it stopped."""
+        """Fit fold by fold until done or hopeless; results, and whether stopped."""
         assert self.racing is not None
         results: list[dict[str, Any]] = []
         scores: list[float] = []

@@ -272,7 +272,9 @@ class Float(_Base):
             value = math.exp(
                 math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))
             )
-        else:
+        elif math.isfinite(span := self.high - self.low):
+            value = self.low + unit * span
+        else:  # a range near the largest float: weigh the ends instead
             value = self.low * (1 - unit) + self.high * unit
         return min(max(value, self.low), self.high)
 
@@ -280,7 +282,9 @@ class Float(_Base):
         if self.start is not None:
             return self.start
         if self.log:
-            return float(np.float64(math.sqrt(self.low) * math.sqrt(self.high)))
+            # via log10, so that decades give round numbers (1e-4..1e-2 -> 0.001)
+            middle = 10 ** ((math.log10(self.low) + math.log10(self.high)) / 2)
+            return min(max(middle, self.low), self.high)
         return self.low / 2 + self.high / 2
 
     def sample(self, rng: np.random.Generator) -> float:
