@@ -1,4 +1,5 @@
-"""The ``autotune`` command: ``demo``, ``run CONFIG`` and ``resume RUN_FOLDER``.
+"""The ``autotune`` command: ``demo``, ``run CONFIG``, ``resume RUN_FOLDER`` and
+``report RUN_FOLDER``.
 
 The library never prints and never configures logging; this module does
 both, for the command line only. User errors (an invalid config file or
@@ -26,13 +27,20 @@ from rich.table import Table
 
 from autotune_core import __version__
 from autotune_core.config import ExecutorName
-from autotune_core.exceptions import AutoTuneError, TooManyFailuresError
+from autotune_core.events import Event, RunStarted, SpaceChanged, TrialFinished
+from autotune_core.exceptions import (
+    AutoTuneError,
+    ConfigError,
+    RunFolderError,
+    TooManyFailuresError,
+)
 from autotune_core.experiment import Experiment, describe_validation_error
 from autotune_core.registry import create_reporter
-from autotune_core.reporter import Reporter
+from autotune_core.reporter import Reporter, RunControl
 from autotune_core.result import TuneResult
+from autotune_core.run_folder import RunFolder, read_events
 
-__all__ = ["DEMO", "build_parser", "main"]
+__all__ = ["DEMO", "REPORT_FORMATS", "build_parser", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +97,14 @@ DEMO: dict[str, Any] = {
     "run": {"min_improvement": 0.001},
 }
 """The experiment ``autotune demo`` runs: an MLP pipeline on the digits data."""
+
+REPORT_FORMATS: dict[str, tuple[str, str]] = {
+    "xlsx": ("excel", "report.xlsx"),
+    "csv": ("csv", "history.csv"),
+    "png": ("plots", "plots"),
+}
+"""``autotune report`` formats: the reporter (by registered name) that writes
+each, and where its output goes in the run folder by default."""
 
 _DEMO_TRIALS = 80
 # The demo's safety net: no trial starts after this many seconds, so that the
@@ -215,7 +231,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resume.set_defaults(handler=_resume)
     _add_common(resume, top=False)
+    _add_report(commands)
     return parser
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write an Excel workbook, a CSV file or plots from a run folder",
+        description=(
+            "Replay a run folder's event log into a reporter: the run may be "
+            "finished, stopped or still going."
+        ),
+    )
+    report.add_argument("folder", type=Path, help="the run folder")
+    report.add_argument(
+        "--format",
+        choices=list(REPORT_FORMATS),
+        default="xlsx",
+        help="xlsx: Excel workbook (default); csv: one row per trial; png: plots",
+    )
+    report.add_argument(
+        "--output",
+        type=Path,
+        help=(
+            "file to write, or folder for png (default: report.xlsx, "
+            "history.csv or plots/ in the run folder)"
+        ),
+    )
+    report.set_defaults(handler=_report)
+    _add_common(report, top=False)
 
 
 # -- commands ------------------------------------------------------------------
@@ -259,6 +304,60 @@ def _resume(args: argparse.Namespace, out: Console, err: Console) -> int:
         args.folder, reporters=[_console_reporter(args, err)], **overrides
     )
     return _summarise(result, out)
+
+
+def _report(args: argparse.Namespace, out: Console, err: Console) -> int:
+    folder = RunFolder.existing(args.folder)
+    events = list(read_events(folder.events_path))
+    if not any(isinstance(event, RunStarted) for event in events):
+        raise RunFolderError(
+            f"event log in {str(folder.path)!r} has no run_started event"
+        )
+
+    name, default = REPORT_FORMATS[args.format]
+    output: Path = args.output if args.output is not None else folder.path / default
+    _check_output(output, folder=args.format == "png", example=default)
+    reporter = create_reporter(name, path=output, params=_parameter_names(events))
+    _replay(events, reporter)
+    written = sorted(p.name for p in output.glob("*.png")) if output.is_dir() else []
+    files = f" ({', '.join(written)})" if written else ""
+    out.print(f"wrote {escape(str(output))}{escape(files)}", soft_wrap=True)
+    return EXIT_OK
+
+
+def _check_output(output: Path, *, folder: bool, example: str) -> None:
+    """A file where a folder is needed, or the other way round, is a user error."""
+    if folder and output.exists() and not output.is_dir():
+        raise ConfigError(
+            f"--output {str(output)!r} is a file; png plots need a folder"
+        )
+    if not folder and output.is_dir():
+        raise ConfigError(
+            f"--output {str(output)!r} is a folder; give a file name such as "
+            f"{str(output / example)!r}"
+        )
+
+
+def _parameter_names(events: Sequence[Event]) -> list[str]:
+    """Every parameter of the run, in order of appearance: spaces, then trials."""
+    names: dict[str, None] = {}
+    for event in events:
+        if isinstance(event, RunStarted | SpaceChanged):
+            names.update(dict.fromkeys(event.space.get("params", {})))
+        elif isinstance(event, TrialFinished):
+            names.update(dict.fromkeys(event.trial.params))
+    return list(names)
+
+
+def _replay(events: Sequence[Event], reporter: Reporter) -> None:
+    """Send ``events`` to ``reporter`` as a run would, then close it."""
+    reporter.bind(RunControl())
+    try:
+        for event in events:
+            reporter.handle(event)
+    finally:
+        reporter.close()
+    logger.info("replayed %d events into %s", len(events), reporter.name)
 
 
 def _given(**options: Any) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = ["Racing"]
 
+_EQUAL = 1e-9  # gains closer than this (relative) count as equal
+
 
 class Racing(BaseModel):
     """When a candidate's cross-validation may stop early.
@@ -33,10 +35,12 @@ class Racing(BaseModel):
         m + t(confidence, k - 1) * s * sqrt((n - k) / (n * k))
 
     (the last factor because ``k`` of the ``n`` folds are already known).
-    The evaluation stops when that bound is at most ``min_improvement``:
-    with the default ``confidence``, a candidate that would have been
-    accepted is stopped in about one case in twenty at worst, and far more
-    rarely when it is clearly better.
+    The evaluation stops when that bound is at most ``min_improvement``.
+    Under the bound's model (normal noise in the paired gains), each stop
+    has at most a ``1 - confidence`` chance of discarding a candidate that
+    would have cleared the threshold; candidates near the threshold carry
+    that risk, clearly better ones almost none. ``docs/benchmarks.md``
+    gives the rates measured on real tasks.
 
     Parameters
     ----------
@@ -56,9 +60,12 @@ class Racing(BaseModel):
     is no better (one preferring faster models within a tolerance, for
     instance) can lose such candidates to racing.
 
-    Scores on small test folds are coarse: two folds whose paired gains
-    happen to be equal have no spread, and the bound is then their mean.
-    Raise ``min_folds`` where that matters.
+    Scores on small test folds are coarse (an accuracy moves in steps of one
+    sample), so the first folds' paired gains are often all equal, zero
+    most of all. Equal gains say nothing about the noise, so the bound is
+    then infinite: the candidate is not stopped while its gains stay equal,
+    whatever their mean. A change that leaves the model as it was runs
+    every fold.
 
     Examples
     --------
@@ -100,6 +107,8 @@ class Racing(BaseModel):
         k = len(gains)
         mean = math.fsum(gains) / k
         spread = math.sqrt(math.fsum((g - mean) ** 2 for g in gains) / (k - 1))
+        if spread <= _EQUAL * max(abs(g) for g in gains):
+            return math.inf  # equal gains (up to rounding): no measure of the noise
         remaining = math.sqrt((n_folds - k) / (n_folds * k))
         return mean + _t_quantile(self.confidence, k - 1) * spread * remaining
 

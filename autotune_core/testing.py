@@ -1,9 +1,11 @@
-"""Hypothesis strategies that generate AutoTune objects, for property tests.
+"""Hypothesis strategies that generate AutoTune objects, and a strategy contract.
 
 The kit draws valid parameter definitions, search spaces (conditional ones
 included), points inside a given space, and histories of finished trials, so
 that a step strategy, an acceptance policy or a reporter can be tested on
-many inputs in a few lines.
+many inputs in a few lines. :func:`check_strategy` checks a step strategy
+against the whole contract of :class:`~autotune_core.StepStrategy` in one
+call.
 
 It needs Hypothesis, which comes with the ``test`` extra
 (``pip install autotune-core[test]``). ``import autotune_core`` does not
@@ -26,12 +28,33 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+import math
+import random
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, TypeVar
 
+import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+from hypothesis.errors import HypothesisWarning, InvalidArgument
 
+from autotune_core._strategy_contract import ContractError, check_strategy
+from autotune_core.events import (
+    Event,
+    NewIncumbent,
+    RunFinished,
+    RunResumed,
+    RunStarted,
+    SpaceChanged,
+    TrialFinished,
+    TrialStarted,
+)
+from autotune_core.reporter import Reporter, RunControl
 from autotune_core.space import (
     Bool,
     Categorical,
@@ -47,8 +70,15 @@ from autotune_core.space import (
 from autotune_core.trial import Evaluation, Move, Trial, TrialStatus
 
 __all__ = [
+    "HOSTILE_TEXTS",
     "KINDS",
+    "ContractError",
+    "ReportedTrial",
+    "check_reporter",
+    "check_strategy",
     "choice_values",
+    "event_stream",
+    "event_streams",
     "parameter_names",
     "parameter_values",
     "parameters",
@@ -61,6 +91,7 @@ KINDS = ("int", "float", "categorical", "bool", "layers")
 """Parameter kinds :func:`parameters` can draw, by their ``kind`` field."""
 
 _ParamT = TypeVar("_ParamT", Int, Float, Categorical, Bool, Layers)
+_T = TypeVar("_T")
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _DIGITS = "0123456789"
@@ -638,3 +669,581 @@ _PARAMETER_KINDS: dict[str, st.SearchStrategy[Any]] = {
     "layers": _layers(),
 }
 _PARAMETERS: st.SearchStrategy[Param] = st.one_of(list(_PARAMETER_KINDS.values()))
+
+
+# -- reporter contract ----------------------------------------------------------------
+
+HOSTILE_TEXTS = (
+    "=1+1",
+    "+SUM(A1:A9)",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=tab",
+    "\r=carriage",
+    '=HYPERLINK("http://example.com","x")',
+    "\uff1dfull-width",
+    "#N/A",
+    "-1.5",
+    "é漢字 🙂",
+    "\x00\x01\x1bcontrol",
+    "\ufffe\uffff",
+    "<b>&amp;</b>",
+    "a,b;c\nnew line",
+    "\"quoted\" and 'single'",
+    "$x$ and [bold]markup[/]",
+    "x" * 120,
+)
+"""Text that breaks careless writers: formula starts, control characters,
+markup, separators, quotes, wide characters and a long line."""
+
+_STATUS_WEIGHTS = (
+    *(TrialStatus.OK,) * 6,
+    TrialStatus.FAILED,
+    TrialStatus.TIMEOUT,
+    TrialStatus.CACHED,
+    TrialStatus.PRUNED,
+)
+_SPECIAL_SCORES = (0.0, -0.0, -1.0, 1e-300, -1e-300, 1e300, -1e300, 0.1 + 0.2)
+_START_TIME = 1.8e9
+
+
+class ReportedTrial(NamedTuple):
+    """What a reporter's output says about one finished trial, for
+    :func:`check_reporter` to compare with what it was sent."""
+
+    number: int
+    status: str
+    score: float | None
+
+
+def check_reporter(
+    factory: Callable[[Path], Reporter],
+    /,
+    *,
+    read_back: Callable[[Path], Sequence[ReportedTrial]] | None = None,
+    max_examples: int = 25,
+    max_trials: int = 30,
+    long_run_trials: int = 2_000,
+) -> None:
+    """Check that a reporter takes any valid run without raising or losing trials.
+
+    The reporter is fed, through :meth:`~autotune_core.Reporter.handle` and
+    then :meth:`~autotune_core.Reporter.close`, as the engine does:
+
+    - generated event streams (:func:`event_streams`): ok, failed,
+      timed-out, cached and pruned trials, concurrent trials finishing out
+      of order, runs stopped without a ``run_finished`` event, runs resumed
+      (trials restarted under the same number, a parameter added to the
+      space), hostile text (:data:`HOSTILE_TEXTS`) in names, choices and
+      errors, and scores from ``-1e300`` to ``1e300``;
+    - one long stream of ``long_run_trials`` trials (:func:`event_stream`);
+    - nothing at all: ``close()`` right after ``bind()``, as when a run
+      fails before it starts.
+
+    Each stream goes to a new reporter from ``factory(folder)``, where
+    ``folder`` is a new empty directory the reporter may write into.
+
+    *Not losing* a trial is checked when ``read_back`` is given: after
+    ``close()``, ``read_back(folder)`` reads the reporter's output and
+    returns one :class:`ReportedTrial` per trial it holds, in the order it
+    holds them. That list must equal the finished trials, in the order
+    their ``trial_finished`` events came: same numbers (none missing, none
+    repeated), same statuses, and same scores (``None`` for none) to 14
+    significant digits. Without ``read_back`` only "does not raise" is
+    checked.
+
+    Parameters
+    ----------
+    factory
+        Makes a fresh reporter writing under the given folder.
+    read_back
+        Reads the trials back from what the reporter wrote in the folder.
+    max_examples
+        Number of generated streams.
+    max_trials
+        Most trials in a generated stream.
+    long_run_trials
+        Trials in the long stream; ``0`` skips it.
+
+    Raises
+    ------
+    AssertionError
+        If the output lost, repeated, reordered or changed a trial; the
+        message shows the first difference.
+    Exception
+        Whatever the reporter raised, with a note naming the event.
+
+    Examples
+    --------
+    >>> import csv
+    >>> from autotune_core.testing import ReportedTrial, check_reporter
+    >>> from reporters import CsvReporter
+    >>> def read_csv(folder):
+    ...     with open(folder / "t.csv", newline="", encoding="utf-8") as file:
+    ...         return [
+    ...             ReportedTrial(int(r["trial"]), r["status"],
+    ...                           float(r["score"]) if r["score"] else None)
+    ...             for r in csv.DictReader(file)
+    ...         ]
+    >>> check_reporter(lambda folder: CsvReporter(path=folder / "t.csv"),
+    ...                read_back=read_csv, max_examples=5, long_run_trials=100)
+    """
+    _check_count("max_examples", max_examples, minimum=1)
+    _check_count("max_trials", max_trials, minimum=0)
+    _check_count("long_run_trials", long_run_trials, minimum=0)
+    _check_stream(factory, None, [])
+
+    @settings(parent=settings.default, max_examples=max_examples, deadline=None)
+    @given(event_streams(max_trials=max_trials))
+    def generated(events: list[Event]) -> None:
+        _check_stream(factory, read_back, events)
+
+    with warnings.catch_warnings():
+        # A failing stream is shown in full, however long its repr.
+        warnings.filterwarnings(
+            "ignore", "Generating overly large repr", HypothesisWarning
+        )
+        generated()
+    if long_run_trials:
+        _check_stream(factory, read_back, event_stream(long_run_trials, seed=0))
+
+
+def _check_stream(
+    factory: Callable[[Path], Reporter],
+    read_back: Callable[[Path], Sequence[ReportedTrial]] | None,
+    events: Sequence[Event],
+) -> None:
+    """Feed ``events`` to a new reporter, close it, and compare its output."""
+    with tempfile.TemporaryDirectory(prefix="autotune-reporter-") as tmp:
+        folder = Path(tmp)
+        reporter = factory(folder)
+        reporter.bind(RunControl())
+        for index, event in enumerate(events):
+            try:
+                reporter.handle(event)
+            except Exception as exc:
+                exc.add_note(
+                    f"{type(reporter).__name__} failed on event {index} "
+                    f"({event.kind}) of a stream of {len(events)} events"
+                )
+                raise
+        reporter.close()
+        if read_back is not None and events:
+            _compare_reported(list(read_back(folder)), _finished_trials(events))
+
+
+def _finished_trials(events: Iterable[Event]) -> list[ReportedTrial]:
+    return [
+        ReportedTrial(e.trial.number, e.trial.status.value, e.trial.score)
+        for e in events
+        if isinstance(e, TrialFinished)
+    ]
+
+
+def _compare_reported(got: list[ReportedTrial], sent: list[ReportedTrial]) -> None:
+    """Assert that ``got`` is ``sent``, naming the first difference."""
+    for index, (mine, theirs) in enumerate(zip(sent, got, strict=False)):
+        if not _same_reported(mine, theirs):
+            raise AssertionError(
+                f"trial {index} of {len(sent)} in the order sent differs: "
+                f"sent {mine!r}, read back {theirs!r}"
+            )
+
+    if len(got) != len(sent):
+        raise AssertionError(
+            f"{len(sent)} trials were sent but {len(got)} were read back; "
+            f"first extra or missing: {(got[len(sent) :] or sent[len(got) :])[0]!r}"
+        )
+
+
+def _same_reported(sent: ReportedTrial, got: ReportedTrial) -> bool:
+    if (sent.number, sent.status) != (got.number, got.status):
+        return False
+    if sent.score is None or got.score is None:
+        return sent.score is got.score
+    return math.isclose(sent.score, got.score, rel_tol=1e-14, abs_tol=1e-300)
+
+
+def event_streams(
+    *, min_trials: int = 0, max_trials: int = 30
+) -> st.SearchStrategy[list[Event]]:
+    """Valid event streams of a run, as the engine publishes them.
+
+    A stream opens with :class:`~autotune_core.RunStarted`; each trial has
+    a :class:`~autotune_core.TrialStarted`, later its
+    :class:`~autotune_core.TrialFinished` (status ``ok``, ``failed``,
+    ``timeout``, ``cached`` or ``pruned``) and a
+    :class:`~autotune_core.NewIncumbent` if it was accepted (it scored
+    better than the incumbent, by the run's direction). Up to three trials
+    run at once and finish in any order. Some runs are interrupted and
+    resumed: a ``run_finished`` with reason ``"interrupted"``, a
+    :class:`~autotune_core.RunResumed`, sometimes a
+    :class:`~autotune_core.SpaceChanged` that adds a parameter, and the
+    interrupted trials started again under their numbers. Some streams end
+    without ``run_finished``, like the log of a killed run.
+
+    Spaces are drawn by :func:`search_spaces`, plus a categorical
+    parameter named ``"@choice"`` whose choices are
+    :data:`HOSTILE_TEXTS`; names, objectives and error texts are hostile too.
+
+    Parameters
+    ----------
+    min_trials, max_trials
+        Bounds on the number of finished trials.
+
+    Returns
+    -------
+    SearchStrategy[list[Event]]
+        One stream, in publication order.
+
+    Examples
+    --------
+    >>> from hypothesis import given
+    >>> import autotune_core as at
+    >>> from autotune_core.testing import event_streams
+    >>> @given(event_streams(max_trials=5))
+    ... def test_streams_open_with_run_started(events):
+    ...     assert isinstance(events[0], at.RunStarted)
+    >>> test_streams_open_with_run_started()
+    """
+    _check_count("min_trials", min_trials, minimum=0)
+    _check_count("max_trials", max_trials, minimum=min_trials)
+    return _streams(min_trials, max_trials)
+
+
+def event_stream(
+    n_trials: int, /, *, seed: int = 0, concurrency: int = 2
+) -> list[Event]:
+    """A long valid event stream, built without Hypothesis (fast, reproducible).
+
+    Like one of :func:`event_streams`, over a fixed space of every
+    parameter kind (with the hostile ``"@choice"``), with ``n_trials``
+    trials, ``concurrency`` of them at a time, interrupted and resumed
+    once halfway.
+
+    Examples
+    --------
+    >>> from autotune_core.testing import event_stream
+    >>> events = event_stream(1000, seed=1)
+    >>> sum(event.kind == "trial_finished" for event in events)
+    1000
+    """
+    _check_count("n_trials", n_trials, minimum=0)
+    _check_count("concurrency", concurrency, minimum=1)
+    draws = _RandomDraws(random.Random(seed))
+    return _StreamBuilder(draws, _reporter_space(), concurrency=concurrency).build(
+        n_trials, resume_at=n_trials // 2, finished=True, change_space=True
+    )
+
+
+def _reporter_space() -> SearchSpace:
+    return SearchSpace(
+        {
+            "alpha": Float(low=1e-6, high=1.0, log=True),
+            "max_depth": Int(low=1, high=64),
+            "kernel": Categorical(choices=("linear", "rbf", None, 3, 2.5, True)),
+            "shrinking": Bool(),
+            "hidden_layer_sizes": Layers(
+                min_layers=1, max_layers=3, min_units=4, max_units=512
+            ),
+            **_hostile_param(),
+        }
+    )
+
+
+def _hostile_param() -> dict[str, Param]:
+    return {"@choice": Categorical(choices=HOSTILE_TEXTS)}
+
+
+class _Draws(Protocol):
+    """Where a stream's choices come from: Hypothesis, or a seeded generator."""
+
+    def choice(self, options: Sequence[_T]) -> _T: ...
+
+    def real(self, low: float, high: float) -> float: ...
+
+    def point(self, space: SearchSpace) -> Point: ...
+
+    def text(self) -> str: ...
+
+
+class _HypothesisDraws:
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return self.draw(st.sampled_from(options))
+
+    def real(self, low: float, high: float) -> float:
+        return self.draw(st.floats(min_value=low, max_value=high))
+
+    def point(self, space: SearchSpace) -> Point:
+        return self.draw(points(space))
+
+    def text(self) -> str:
+        return self.draw(st.sampled_from(HOSTILE_TEXTS) | st.text(max_size=12))
+
+
+class _RandomDraws:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.generator = np.random.default_rng(rng.getrandbits(64))
+
+    def choice(self, options: Sequence[_T]) -> _T:
+        return options[self.rng.randrange(len(options))]
+
+    def real(self, low: float, high: float) -> float:
+        return self.rng.uniform(low, high)
+
+    def point(self, space: SearchSpace) -> Point:
+        return space.sample(self.generator)
+
+    def text(self) -> str:
+        return self.choice(HOSTILE_TEXTS)
+
+
+@st.composite
+def _streams(draw: st.DrawFn, min_trials: int, max_trials: int) -> list[Event]:
+    space = draw(search_spaces(max_params=3))
+    space = SearchSpace(
+        {**dict(space.items()), **_hostile_param()}, conditions=space.conditions
+    )
+    n_trials = draw(st.integers(min_value=min_trials, max_value=max_trials))
+    builder = _StreamBuilder(
+        _HypothesisDraws(draw), space, concurrency=draw(st.integers(1, 3))
+    )
+    resume = draw(st.booleans())
+    return builder.build(
+        n_trials,
+        resume_at=draw(st.integers(0, n_trials)) if resume else None,
+        finished=draw(st.booleans()),
+        change_space=draw(st.booleans()),
+    )
+
+
+@dataclass
+class _Running:
+    """A trial started and not finished yet."""
+
+    number: int
+    params: Point
+    parent: int | None
+    moves: tuple[Move, ...]
+    status: TrialStatus
+    source: Trial | None
+    started_at: float = 0.0
+
+
+class _StreamBuilder:
+    """Plays a run: starts trials, finishes them, decides acceptance."""
+
+    def __init__(self, draws: _Draws, space: SearchSpace, *, concurrency: int) -> None:
+        self.draws = draws
+        self.space = space
+        self.concurrency = concurrency
+        self.direction = draws.choice(("maximize", "minimize"))
+        self.events: list[Event] = []
+        self.running: dict[int, _Running] = {}
+        self.finished: list[Trial] = []
+        self.scored: list[Trial] = []
+        self.incumbent: Trial | None = None
+        self.now = _START_TIME
+        self.next_number = 0
+
+    def build(
+        self,
+        n_trials: int,
+        *,
+        resume_at: int | None,
+        finished: bool,
+        change_space: bool,
+    ) -> list[Event]:
+        self.events.append(self._run_started(n_trials))
+        while len(self.finished) < n_trials:
+            if len(self.finished) == resume_at:
+                self._interrupt_and_resume(change_space=change_space)
+                resume_at = None
+            while len(self.running) < self.concurrency and self.next_number < n_trials:
+                self._start()
+            self._finish()
+        if resume_at is not None:
+            self._interrupt_and_resume(change_space=change_space)
+        if finished:
+            self.events.append(self._run_finished("max_trials"))
+        return self.events
+
+    def _tick(self) -> float:
+        self.now += self.draws.real(0.0, 5.0)
+        return self.now
+
+    def _run_started(self, n_trials: int, *, resumed: bool = False) -> RunStarted:
+        fields: dict[str, Any] = {
+            "name": self.draws.text(),
+            "time": self._tick(),
+            "config": {
+                "max_trials": n_trials,
+                "direction": self.direction,
+                "concurrency": self.concurrency,
+                "min_improvement": 0.0,
+                "seed": 0,
+            },
+            "space": self.space.model_dump(mode="json"),
+            "strategy": {"name": "random-step", "options": {"step_size": 0.1}},
+            "acceptance": {"name": "threshold", "options": {}},
+            "objective": self.draws.text(),
+            "versions": {"autotune-core": "0.0.0"},
+        }
+        if resumed:
+            return RunResumed(**fields, n_trials_before=len(self.finished))
+        return RunStarted(**fields)
+
+    def _run_finished(self, reason: str) -> RunFinished:
+        best = self.incumbent
+        return RunFinished(
+            reason=reason,
+            time=self._tick(),
+            n_trials=len(self.finished),
+            best_number=None if best is None else best.number,
+            best_score=None if best is None else best.score,
+            status_counts=dict(Counter(t.status.value for t in self.finished)),
+        )
+
+    def _interrupt_and_resume(self, *, change_space: bool) -> None:
+        """Stop with trials in flight, resume, and start those trials again."""
+        self.events.append(self._run_finished("interrupted"))
+        if change_space:
+            added = f"added_{len(self.space)}"
+            self.space = SearchSpace(
+                {**dict(self.space.items()), added: Float(low=-1.0, high=1.0)},
+                conditions=self.space.conditions,
+            )
+        self.events.append(self._run_started(len(self.finished), resumed=True))
+        if change_space:
+            self.events.append(
+                SpaceChanged((added,), (), (), self.space.model_dump(mode="json"))
+            )
+        for running in self.running.values():
+            self.events.append(self._started_event(running))
+
+    def _start(self) -> None:
+        status = self.draws.choice(_STATUS_WEIGHTS)
+        scored = self.scored
+        source = (
+            self.draws.choice(scored)
+            if status is TrialStatus.CACHED and scored
+            else None
+        )
+        if status is TrialStatus.CACHED and source is None:
+            status = TrialStatus.OK
+        parent = self.incumbent
+        params = source.params if source is not None else self._candidate(parent)
+        moves = () if parent is None else _moves(self.space, parent.params, params)
+        running = _Running(
+            number=self.next_number,
+            params=params,
+            parent=None if parent is None else parent.number,
+            moves=moves,
+            status=status,
+            source=source,
+        )
+        self.next_number += 1
+        self.running[running.number] = running
+        self.events.append(self._started_event(running))
+
+    def _candidate(self, parent: Trial | None) -> Point:
+        """A random point, or (mostly) the parent with one parameter changed."""
+        point = self.draws.point(self.space)
+        shared = [] if parent is None else [n for n in point if n in parent.params]
+        if self.space.is_conditional or not shared or self.draws.choice((0, 1, 1)) == 0:
+            return point
+
+        assert parent is not None
+        moved = self.draws.choice(shared)
+        return {
+            n: parent.params[n] if n in shared and n != moved else v
+            for n, v in point.items()
+        }
+
+    def _started_event(self, running: _Running) -> TrialStarted:
+        running.started_at = self._tick()
+        return TrialStarted(
+            number=running.number,
+            params=running.params,
+            parent=running.parent,
+            moves=running.moves,
+            time=running.started_at,
+        )
+
+    def _finish(self) -> None:
+        number = self.draws.choice(sorted(self.running))
+        running = self.running.pop(number)
+        trial = self._accept(self._outcome(running, self._tick()))
+        self.finished.append(trial)
+        if trial.ok and trial.score is not None:
+            self.scored.append(trial)
+        self.events.append(TrialFinished(trial))
+        if trial.accepted:
+            assert trial.score is not None
+            previous = self.incumbent
+            self.incumbent = trial
+            self.events.append(
+                NewIncumbent(
+                    trial.number,
+                    trial.score,
+                    None if previous is None else previous.number,
+                    trial.params,
+                )
+            )
+
+    def _outcome(self, running: _Running, ended: float) -> Trial:
+        common: dict[str, Any] = {
+            "number": running.number,
+            "params": running.params,
+            "status": running.status,
+            "parent": running.parent,
+            "moves": running.moves,
+            "started_at": running.started_at,
+            "finished_at": ended,
+        }
+        if running.status in (TrialStatus.FAILED, TrialStatus.TIMEOUT):
+            return Trial(error=self._error(running.status), **common)
+        if running.source is not None:
+            source = running.source
+            return Trial(
+                score=source.score,
+                score_std=source.score_std,
+                fit_time=source.fit_time,
+                cached_from=source.number,
+                **{**common, "started_at": ended},
+            )
+        # Scores come whole rather than from folds: the spread of folds such
+        # as (1e300, -1e300) is not a finite number.
+        return Trial(
+            score=self._score(),
+            score_std=self.draws.choice((None, self.draws.real(0.0, 10.0))),
+            fit_time=self.draws.choice((None, self.draws.real(0.0, 60.0))),
+            **common,
+        )
+
+    def _score(self) -> float:
+        if self.draws.choice((False, False, False, True)):
+            return self.draws.choice(_SPECIAL_SCORES)
+        return self.draws.real(-1e3, 1e3)
+
+    def _error(self, status: TrialStatus) -> str:
+        if status is TrialStatus.TIMEOUT:
+            return "TrialTimeout: the evaluation ran past trial_timeout_s=10"
+        text = self.draws.text()
+        return self.draws.choice((f"ValueError: {text}", text or "Error"))
+
+    def _accept(self, trial: Trial) -> Trial:
+        judged = trial.status in (TrialStatus.OK, TrialStatus.CACHED)
+        if not judged or trial.score is None:
+            return trial
+        best = self.incumbent
+        if best is None or best.score is None or self._better(trial.score, best.score):
+            return replace(trial, accepted=True)
+        return trial
+
+    def _better(self, score: float, than: float) -> bool:
+        return score < than if self.direction == "minimize" else score > than

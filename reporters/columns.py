@@ -65,7 +65,8 @@ class HistoryRow:
 
     ``params`` holds display values (numbers, booleans, text; layer widths
     as ``"(64, 32)"``); ``moved`` names the parameters the trial's moves
-    changed, the cells to highlight.
+    changed, the cells to highlight. ``parent``, ``duration`` and
+    ``move_list`` are kept for summaries but have no column.
     """
 
     trial: int
@@ -81,6 +82,8 @@ class HistoryRow:
     elapsed: float | None
     error: str | None
     parent: int | None = None
+    duration: float | None = None
+    move_list: tuple[Move, ...] = ()
 
     def leading(self) -> list[Cell]:
         """Values of :data:`LEADING_COLUMNS`."""
@@ -199,6 +202,8 @@ class History:
             elapsed=None if start is None else _finite(trial.finished_at - start),
             error=trial.error,
             parent=trial.parent,
+            duration=_finite(trial.duration),
+            move_list=trial.moves,
         )
         self.rows.append(row)
         return row
@@ -206,7 +211,9 @@ class History:
     def _improves(self, score: float) -> bool:
         if self._best is None or not math.isfinite(score):
             return math.isfinite(score)
-        return score < self._best if self.direction == "minimize" else score > self._best
+        return (
+            score < self._best if self.direction == "minimize" else score > self._best
+        )
 
 
 def _param_headers(names: Sequence[str]) -> list[str]:

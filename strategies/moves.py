@@ -2,27 +2,22 @@
 
 Numeric parameters move in *unit* space (0 at ``low``, 1 at ``high``; log
 scale for ``log=True``), so a step of 0.1 is a tenth of the range whatever
-the units, and a multiplicative step on a log scale.
+the units, and a multiplicative step on a log scale. Layer lists move as
+:mod:`strategies.layers` describes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from autotune_core import Bool, Categorical, Float, Int, Layers, Move
+from autotune_core import Bool, Categorical, Float, Int, Layers, Move, SearchSpace
+from strategies._steps import unit_step
+from strategies.layers import DEFAULT_LAYER_RULE, move_layers
 
-__all__ = ["can_move", "move_param", "unit_step"]
-
-# Step lengths are drawn from [1 - _JITTER, 1 + _JITTER] x step_size.
-_JITTER = 0.5
-
-
-def unit_step(rng: np.random.Generator, step_size: float) -> float:
-    """A signed step length in unit space: random direction, jittered size."""
-    size = step_size * (1 + _JITTER * (2 * float(rng.random()) - 1))
-    return size if rng.random() < 0.5 else -size
+__all__ = ["can_move", "movable_names", "move_param", "unit_step"]
 
 
 def can_move(param: Any, value: Any) -> bool:
@@ -32,21 +27,70 @@ def can_move(param: Any, value: Any) -> bool:
     return True
 
 
+def movable_names(space: SearchSpace, params: Mapping[str, Any]) -> list[str]:
+    """The parameters of ``params`` (active ones) that have another value to move to.
+
+    Examples
+    --------
+    >>> from autotune_core import Categorical, Float
+    >>> space = SearchSpace({"x": Float(low=0, high=1),
+    ...                      "only": Categorical(choices=("a",))})
+    >>> movable_names(space, {"x": 0.5, "only": "a"})
+    ['x']
+    """
+    return [name for name, value in params.items() if can_move(space[name], value)]
+
+
 def move_param(
-    name: str, param: Any, value: Any, rng: np.random.Generator, step_size: float
+    name: str,
+    param: Any,
+    value: Any,
+    rng: np.random.Generator,
+    step_size: float,
+    *,
+    layer_rule: str = DEFAULT_LAYER_RULE,
+    direction: int | None = None,
 ) -> Move:
-    """One random move of parameter ``name`` away from ``value``."""
+    """One random move of parameter ``name`` away from ``value``.
+
+    Parameters
+    ----------
+    name, param, value
+        The parameter's name, definition and current value.
+    rng
+        Source of every random choice.
+    step_size
+        Typical step as a fraction of a numeric parameter's range.
+    layer_rule
+        How a :class:`Layers` move chooses an added layer's width (see
+        :data:`strategies.layers.LAYER_RULES`).
+    direction
+        ``+1`` (up) or ``-1`` (down) to choose the way a numeric parameter or
+        a layer width moves; random by default. A step that would leave the
+        range still bounces back inside.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autotune_core import Float
+    >>> move = move_param("x", Float(low=0, high=10), 5.0,
+    ...                   np.random.default_rng(0), 0.1, direction=1)
+    >>> move.kind, 5.0 < move.new < 6.6
+    ('up', True)
+    """
     if isinstance(param, Float):
-        return _move_float(name, param, value, rng, step_size)
+        return _move_float(name, param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Int):
-        return _move_int(name, param, value, rng, step_size)
+        return _move_int(name, param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Categorical):
         others = [c for c in param.choices if not _same(c, value)]
         return Move(name, "switch", value, others[int(rng.integers(0, len(others)))])
     if isinstance(param, Bool):
         return Move(name, "flip", value, not value)
     if isinstance(param, Layers):
-        return _move_layers(name, param, value, rng, step_size)
+        return move_layers(
+            name, param, value, rng, step_size, rule=layer_rule, direction=direction
+        )
     raise TypeError(
         f"no move defined for parameter {name!r} of type {type(param).__name__}"
     )
@@ -56,10 +100,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _move_float(
-    name: str, param: Float, value: float, rng: np.random.Generator, step_size: float
-) -> Move:
-    step = unit_step(rng, step_size)
+def _move_float(name: str, param: Float, value: float, step: float) -> Move:
     unit = param.to_unit(value)
     if not 0.0 <= unit + step <= 1.0:
         step = -step  # bounce off the edge rather than stick to it
@@ -69,10 +110,7 @@ def _move_float(
     return Move(name, "up" if new > value else "down", value, new)
 
 
-def _move_int(
-    name: str, param: Int, value: int, rng: np.random.Generator, step_size: float
-) -> Move:
-    step = unit_step(rng, step_size)
+def _move_int(name: str, param: Int, value: int, step: float) -> Move:
     unit = param.to_unit(value)
     if not 0.0 <= unit + step <= 1.0:
         step = -step
@@ -83,48 +121,3 @@ def _move_int(
         )
         new = value + param.step if up else value - param.step
     return Move(name, "up" if new > value else "down", value, new)
-
-
-def _move_layers(
-    name: str,
-    param: Layers,
-    value: tuple[int, ...],
-    rng: np.random.Generator,
-    step_size: float,
-) -> Move:
-    kinds = []
-    if len(value) < param.max_layers:
-        kinds.append("add_layer")
-    if len(value) > param.min_layers:
-        kinds.append("remove_layer")
-    if param.max_units > param.min_units:
-        kinds.append("resize_layer")
-    kind = kinds[int(rng.integers(0, len(kinds)))]
-    layers = list(value)
-    if kind == "add_layer":
-        at = int(rng.integers(0, len(layers) + 1))
-        neighbour = layers[min(at, len(layers) - 1)]
-        layers.insert(at, neighbour)
-    elif kind == "remove_layer":
-        del layers[int(rng.integers(0, len(layers)))]
-    else:
-        at = int(rng.integers(0, len(layers)))
-        layers[at] = _resized(param, layers[at], rng, step_size)
-    return Move(name, kind, value, tuple(layers))
-
-
-def _resized(
-    param: Layers, width: int, rng: np.random.Generator, step_size: float
-) -> int:
-    step = unit_step(rng, step_size)
-    unit = param.width_to_unit(width)
-    if not 0.0 <= unit + step <= 1.0:
-        step = -step
-    new = param.width_from_unit(unit + step)
-    if new == width:
-        new = (
-            width + 1
-            if (step > 0 and width < param.max_units) or width == param.min_units
-            else width - 1
-        )
-    return new

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from autotune_core import Candidate, SearchState, StepStrategy
-from strategies.moves import can_move, move_param
+from autotune_core import (
+    Candidate,
+    Float,
+    Int,
+    SearchSpace,
+    SearchState,
+    StepStrategy,
+    Trial,
+)
+from strategies.bias import DirectionBias
+from strategies.layers import DEFAULT_LAYER_RULE, check_layer_rule
+from strategies.moves import movable_names, move_param
 
 __all__ = ["RandomStep"]
 
@@ -32,6 +43,16 @@ class RandomStep(StepStrategy):
     max_tries
         How many moves to draw looking for a configuration not already
         evaluated or running, before proposing one that was.
+    layer_rule
+        Width of a layer added to a :class:`~autotune_core.Layers` value:
+        one of :data:`strategies.layers.LAYER_RULES` (``"copy"`` copies a
+        neighbour; ``"adj_max"`` takes the wider neighbour, ...).
+    bias
+        Lean the choice of parameter and direction toward what improved the
+        score (see :class:`~strategies.DirectionBias`, which also guarantees
+        that every active parameter is still moved regularly): ``True``, a
+        mapping of its options, or ``False`` (the default) for uniform
+        choices.
 
     Examples
     --------
@@ -42,50 +63,95 @@ class RandomStep(StepStrategy):
     ...                  executor="inline", run_dir=False)
     >>> result.best_trial.moves[0].param
     'C'
+    >>> RandomStep(layer_rule="adj_max", bias={"coverage": 3.0})  # doctest: +ELLIPSIS
+    RandomStep(step_size=0.1, max_tries=20, layer_rule='adj_max', bias={...})
     """
 
     name = "random-step"
 
-    def __init__(self, *, step_size: float = 0.1, max_tries: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        step_size: float = 0.1,
+        max_tries: int = 20,
+        layer_rule: str = DEFAULT_LAYER_RULE,
+        bias: bool | Mapping[str, Any] | DirectionBias = False,
+    ) -> None:
         if not 0 < step_size <= 1:
             raise ValueError(f"step_size must be in (0, 1], got {step_size!r}")
         if max_tries < 1:
             raise ValueError(f"max_tries must be >= 1, got {max_tries!r}")
         self.step_size = float(step_size)
         self.max_tries = int(max_tries)
+        self.layer_rule = check_layer_rule(layer_rule, owner="RandomStep")
+        self.bias = DirectionBias.from_option(bias)
 
     def options(self) -> dict[str, Any]:
-        return {"step_size": self.step_size, "max_tries": self.max_tries}
+        options: dict[str, Any] = {
+            "step_size": self.step_size,
+            "max_tries": self.max_tries,
+        }
+        if self.layer_rule != DEFAULT_LAYER_RULE:
+            options["layer_rule"] = self.layer_rule
+        if self.bias is not None:
+            options["bias"] = self.bias.options()
+        return options
 
     def propose(self, state: SearchState, rng: np.random.Generator) -> Candidate | None:
         incumbent = state.incumbent
         if incumbent is None:
             return None if state.pending else Candidate(state.space.sample(rng))
-        movable = [
-            name
-            for name, value in incumbent.params.items()
-            if can_move(state.space[name], value)
-        ]
+        movable = movable_names(state.space, incumbent.params)
         if not movable:
             return None
-        candidate = None
-        for _ in range(self.max_tries):
-            candidate = self._step(
-                state, incumbent.number, incumbent.params, movable, rng
-            )
+        candidate = self._step(state, incumbent, movable, rng)
+        for _ in range(self.max_tries - 1):
             if not state.has_seen(candidate.params):
                 break
+            candidate = self._step(state, incumbent, movable, rng)
+        if self.bias is not None:
+            self.bias.record(movable, [move.param for move in candidate.moves])
         return candidate
 
     def _step(
         self,
         state: SearchState,
-        parent: int,
-        params: dict[str, Any],
+        incumbent: Trial,
         movable: list[str],
         rng: np.random.Generator,
     ) -> Candidate:
-        name = movable[int(rng.integers(0, len(movable)))]
-        move = move_param(name, state.space[name], params[name], rng, self.step_size)
+        name, direction = self._choose(state.space, movable, rng)
+        params = incumbent.params
+        move = move_param(
+            name,
+            state.space[name],
+            params[name],
+            rng,
+            self.step_size,
+            layer_rule=self.layer_rule,
+            direction=direction,
+        )
         new = state.space.normalize({**params, name: move.new})
-        return Candidate(new, parent=parent, moves=(move,))
+        return Candidate(new, parent=incumbent.number, moves=(move,))
+
+    def _choose(
+        self, space: SearchSpace, movable: list[str], rng: np.random.Generator
+    ) -> tuple[str, int | None]:
+        """The parameter to move and, with a bias, the direction of a numeric one."""
+        if self.bias is None:
+            return movable[int(rng.integers(0, len(movable)))], None
+
+        (name,) = self.bias.choose(space, movable, rng)
+        numeric = isinstance(space[name], Float | Int)
+        return name, self.bias.direction(name, rng) if numeric else None
+
+    def tell(self, trial: Trial, state: SearchState) -> None:
+        if self.bias is not None:
+            self.bias.learn(trial)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {} if self.bias is None else {"bias": self.bias.snapshot()}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        if self.bias is not None and "bias" in snapshot:
+            self.bias.restore(snapshot["bias"])

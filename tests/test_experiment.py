@@ -202,8 +202,8 @@ def test_svc_example_makes_degree_conditional_on_kernel() -> None:
             id="unknown-strategy",
         ),
         pytest.param(
-            {"reporters": [{"name": "csv"}]},
-            r"reporters\[0\].name='csv': no reporter is registered",
+            {"reporters": [{"name": "tsv"}]},
+            r"reporters\[0\].name='tsv': no reporter is registered",
             id="unknown-reporter",
         ),
         pytest.param(
