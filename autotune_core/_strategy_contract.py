@@ -44,7 +44,20 @@ __all__ = ["ContractError", "check_strategy"]
 class ContractError(AssertionError):
     """A step strategy broke the contract that :func:`check_strategy` checks.
 
-    The message names the strategy, the rule it broke and what happened.
+    The message names the strategy, the rule it broke and what happened. It
+    is an :class:`AssertionError`, so test runners report it as a failure.
+
+    Examples
+    --------
+    >>> import autotune_core as at
+    >>> class Stuck(at.StepStrategy):
+    ...     def propose(self, state, rng):
+    ...         return at.Candidate({"no-such-parameter": 1})
+    >>> try:
+    ...     check_strategy(Stuck, max_examples=1)
+    ... except ContractError as error:
+    ...     print(str(error).split(":")[1].strip())
+    proposed {'no-such-parameter'
     """
 
 

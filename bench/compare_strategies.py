@@ -1066,7 +1066,9 @@ def report(summaries: Sequence[TaskSummary], info: dict[str, Any], command: str)
     lines = [f"Command: `{command}`", ""]
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     lines += [
-        f"Machine: {info['cores']} cores, Python {info['python']}, {versions}.",
+        f"Machine: {info['cores']} cores, Python {info['python']}, {versions}; "
+        f"load average {info['load_1min']:.1f} at the start, "
+        f"{info['load_1min_end']:.1f} at the end; {info['wall_s']:.0f} s in all.",
         "",
     ]
     for s in summaries:

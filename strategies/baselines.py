@@ -84,9 +84,10 @@ def grid_values(param: Any, points: int) -> list[Any]:
     ``Float`` and ``Int``: ``points`` values evenly spaced in unit space
     (geometrically on a log scale), both bounds included, duplicates on small
     integer ranges removed; with an odd ``points`` the middle value is the
-    default start of a ``Float`` without ``start``. ``Categorical``: every choice. ``Bool``:
-    ``False, True``. ``Layers``: every number of layers, each with every one
-    of ``points`` evenly spaced widths, the same width for all layers.
+    default start of a ``Float`` without ``start``. ``Categorical``: every
+    choice. ``Bool``: ``False, True``. ``Layers``: every number of layers,
+    each with every one of ``points`` evenly spaced widths, the same width
+    for all layers.
 
     Examples
     --------

@@ -28,7 +28,15 @@ _SILENT = (TrialStatus.CACHED,)
 
 
 def movable_count(space: SearchSpace) -> int:
-    """How many parameters of ``space`` can move (a one-choice categorical cannot)."""
+    """How many parameters of ``space`` can move (a one-choice categorical cannot).
+
+    Examples
+    --------
+    >>> import autotune_core as at
+    >>> movable_count(at.SearchSpace({"a": at.Bool(),
+    ...                               "b": at.Categorical(choices=("only",))}))
+    1
+    """
     return sum(can_move(param, param.default()) for _, param in space.items())
 
 

@@ -133,7 +133,13 @@ def _summary(param: Layers, widths: Sequence[int], rule: str) -> int:
 
 
 def layer_kinds(param: Layers, value: Sequence[int]) -> list[str]:
-    """The kinds of move ``value`` allows: add, remove or resize a layer."""
+    """The kinds of move ``value`` allows: add, remove or resize a layer.
+
+    Examples
+    --------
+    >>> layer_kinds(Layers(max_layers=2, max_units=64), (8, 8))
+    ['remove_layer', 'resize_layer']
+    """
     kinds = []
     if len(value) < param.max_layers:
         kinds.append("add_layer")
@@ -206,7 +212,15 @@ def resized_width(
     step_size: float,
     direction: int | None = None,
 ) -> int:
-    """``width`` moved by a unit-space step, always to another valid width."""
+    """``width`` moved by a unit-space step, always to another valid width.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> param = Layers(max_layers=1, min_units=1, max_units=100)
+    >>> resized_width(param, 50, np.random.default_rng(0), 0.1, direction=1) > 50
+    True
+    """
     step = unit_step(rng, step_size, direction)
     unit = param.width_to_unit(width)
     if not 0.0 <= unit + step <= 1.0:

@@ -335,8 +335,10 @@ def test_nothing_is_written_before_the_run_ends(tmp_path: Path) -> None:
 
 
 def _rows_written(path: Path) -> int:
-    sheet = openpyxl.load_workbook(path, read_only=True)["History"]
-    return sum(1 for _ in sheet.iter_rows(min_row=2))
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    count = sum(1 for _ in workbook["History"].iter_rows(min_row=2))
+    workbook.close()
+    return count
 
 
 def _until_finished(n_trials: int, *, seed: int) -> list[at.Event]:

@@ -9,6 +9,7 @@ order the trials finished, with the trial's number, status and score.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ import openpyxl
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis.errors import InvalidArgument
+from rich.console import Console
 
 import autotune_core as at
 from autotune_core.testing import (
@@ -27,7 +29,13 @@ from autotune_core.testing import (
     event_stream,
     event_streams,
 )
-from reporters import CsvReporter, ExcelReporter, JsonlReporter, PlotReporter
+from reporters import (
+    ConsoleReporter,
+    CsvReporter,
+    ExcelReporter,
+    JsonlReporter,
+    PlotReporter,
+)
 
 # -- reading the outputs back -------------------------------------------------------
 
@@ -72,30 +80,37 @@ def read_jsonl(folder: Path) -> list[ReportedTrial]:
     ("factory", "read_back", "examples", "long_run"),
     [
         pytest.param(
-            lambda f: CsvReporter(path=f / "trials.csv"), read_csv, 40, 3000, id="csv"
+            lambda f: CsvReporter(path=f / "trials.csv"), read_csv, 20, 2000, id="csv"
         ),
         pytest.param(
             lambda f: ExcelReporter(path=f / "run.xlsx"),
             read_workbook,
-            20,
+            12,
             2000,
             id="excel",
         ),
         pytest.param(
             lambda f: JsonlReporter(path=f / "events.jsonl"),
             read_jsonl,
-            30,
+            15,
             2000,
             id="jsonl",
         ),
         pytest.param(
             lambda f: at.create_reporter("console", quiet=True),
             None,
-            30,
+            10,
             2000,
-            id="console",
+            id="console-quiet",
         ),
-        pytest.param(lambda f: PlotReporter(path=f, dpi=30), None, 2, 1000, id="plots"),
+        pytest.param(
+            lambda f: ConsoleReporter(console=Console(file=io.StringIO(), width=100)),
+            None,
+            10,
+            2000,
+            id="console-live",
+        ),
+        pytest.param(lambda f: PlotReporter(path=f, dpi=20), None, 2, 500, id="plots"),
     ],
 )
 def test_built_in_reporters_keep_the_contract(
@@ -222,7 +237,7 @@ def _check_order(events: Sequence[at.Event]) -> None:
             assert previous.trial.number == event.number and previous.trial.accepted
 
 
-@settings(max_examples=80)
+@settings(max_examples=40)
 @given(event_streams(max_trials=25))
 def test_generated_streams_are_valid(events: list[at.Event]) -> None:
     assert isinstance(events[0], at.RunStarted)
@@ -237,7 +252,7 @@ def test_generated_streams_are_valid(events: list[at.Event]) -> None:
         assert trial.accepted <= (trial.status in ("ok", "cached"))
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(event_streams(max_trials=25))
 def test_generated_streams_survive_the_event_log(
     tmp_path_factory: pytest.TempPathFactory, events: list[at.Event]
