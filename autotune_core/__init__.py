@@ -13,7 +13,12 @@ Examples
 True
 """
 
-from autotune_core.acceptance import AcceptancePolicy, ImprovementThreshold
+from autotune_core.acceptance import (
+    AcceptancePolicy,
+    ImprovementThreshold,
+    NoiseAware,
+    TimePenalized,
+)
 from autotune_core.config import RunConfig
 from autotune_core.engine import tune, tune_async
 from autotune_core.events import (
@@ -107,6 +112,7 @@ __all__ = [
     "Layers",
     "Move",
     "NewIncumbent",
+    "NoiseAware",
     "Param",
     "ParameterNameError",
     "PendingTrial",
@@ -127,6 +133,7 @@ __all__ = [
     "StepStrategy",
     "StrategyError",
     "ThreadExecutor",
+    "TimePenalized",
     "TooManyFailuresError",
     "Trial",
     "TrialContext",

@@ -48,6 +48,7 @@ class ResumePlan:
     starts: list[Candidate] = field(default_factory=list)
     queue: list[Candidate] = field(default_factory=list)
     space_change: SpaceChanged | None = None
+    hold_best: bool = False
 
     @property
     def n_trials_before(self) -> int:
@@ -153,6 +154,7 @@ def _replay(plan: ResumePlan, events: list[Any], *, restore: bool) -> None:
         set_rng_state(plan.rng, checkpoint["rng"])
         plan.starts = [Candidate.from_dict(c) for c in checkpoint.get("starts", ())]
         plan.queue = [Candidate.from_dict(c) for c in checkpoint.get("queue", ())]
+        plan.hold_best = bool(checkpoint.get("hold_best", False))
     elif restore:
         plan.starts = (
             [] if _numbers(events) else [Candidate(plan.space.default_point())]

@@ -113,9 +113,16 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """Candidates to be evaluated together: the engine proposes nothing more
-    until every one of them has finished."""
+    until every one of them has finished.
+
+    With ``select_best=True`` the batch is judged as a whole: once every
+    candidate has finished, only the best of them is put to the acceptance
+    policy (against the incumbent from before the batch), and the batch's
+    trials are recorded then, in proposal order.
+    """
 
     candidates: tuple[Candidate, ...]
+    select_best: bool = False
 
     def __post_init__(self) -> None:
         if not self.candidates:

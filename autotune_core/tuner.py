@@ -162,6 +162,8 @@ class Tuner:
         self.objective_name = objective_name
         self._queue: deque[_Queued] = deque()
         self._barrier: set[int] = set()
+        self._hold_best = False
+        self._held: list[tuple[Candidate, Trial]] = []
         self._pending: dict[int, PendingTrial] = {}
         self._started_at: float | None = None
         self._deadline = math.inf
@@ -232,6 +234,7 @@ class Tuner:
         self._queue.extend(_Queued(c, n, b) for n, c, b in plan.requeue)
         self._queue.extend(_Queued(c) for c in plan.starts)
         self._queue.extend(_Queued(c, batch=True) for c in plan.queue)
+        self._hold_best = plan.hold_best
         self._default_start = False
         _count_tail(self)
 
@@ -391,10 +394,12 @@ class Tuner:
     def _propose(self) -> None:
         proposal = self.strategy.propose(self.state, self.rng)
         if isinstance(proposal, Batch):
+            self._hold_best = proposal.select_best
             self._queue.extend(
                 _Queued(self._checked(c), batch=True) for c in proposal.candidates
             )
         elif isinstance(proposal, Candidate):
+            self._hold_best = False
             self._queue.append(_Queued(self._checked(proposal)))
         elif proposal is not None:
             raise StrategyError(
@@ -447,6 +452,8 @@ class Tuner:
             "rng": rng_state(self.rng),
             "strategy": self.strategy.snapshot(),
         }
+        if self._hold_best:
+            checkpoint["hold_best"] = True
         queued = [q for q in self._queue if q.number is None]
         if queued:
             checkpoint["starts"] = [
@@ -494,7 +501,9 @@ class Tuner:
         """Record the result of a trial from :meth:`ask`.
 
         ``result`` is a score, an :class:`Evaluation`, or the exception the
-        evaluation raised (recorded as a failed trial).
+        evaluation raised (recorded as a failed trial). A trial of a
+        select-best :class:`Batch` is recorded, and judged, once the whole
+        batch has finished; until then the returned trial is provisional.
         """
         number = trial if isinstance(trial, int) else trial.number
         pending = self._pending.pop(number, None)
@@ -503,18 +512,39 @@ class Tuner:
                 f"trial {number} is not running (told twice, or never asked)"
             )
         outcome = _as_outcome(result, pending.started_at)
+        held = self._hold_best and number in self._barrier
         self._barrier.discard(number)
         self._repeats_in_row = 0
         if outcome.status in _FAILED:
             self._failures_in_row += 1
         else:
             self._failures_in_row = 0
-        return self._finish(pending.candidate, _record(pending, outcome))
+        record = _record(pending, outcome)
+        if not held:
+            return self._finish(pending.candidate, record)
+        self._held.append((pending.candidate, record))
+        if not self._barrier and not any(q.batch for q in self._queue):
+            self._release_held()
+        return record
 
-    def _finish(self, candidate: Candidate | None, trial: Trial) -> Trial:
+    def _release_held(self) -> None:
+        """Record a select-best batch: only its best trial is judged."""
+        held, self._held, self._hold_best = self._held, [], False
+        scored = [t for _, t in held if t.score is not None and t.status in _JUDGED]
+        best = max(scored, key=self._goodness, default=None)
+        for candidate, trial in sorted(held, key=lambda item: item[1].number):
+            self._finish(candidate, trial, judge=trial is best)
+
+    def _goodness(self, trial: Trial) -> float:
+        assert trial.score is not None
+        return trial.score if self.config.direction == "maximize" else -trial.score
+
+    def _finish(
+        self, candidate: Candidate | None, trial: Trial, *, judge: bool = True
+    ) -> Trial:
         """Apply acceptance, update the state, tell the strategy, publish."""
         previous = self.state.incumbent
-        judged = trial.score is not None and trial.status in _JUDGED
+        judged = judge and trial.score is not None and trial.status in _JUDGED
         if judged and self.acceptance.accept(trial, previous, self.state):
             trial = replace(trial, accepted=True)
         self.state._finish(candidate, trial)

@@ -44,10 +44,11 @@ class LocalGrid(StepStrategy):
     booleans the other value, layer lists one move of each possible kind
     (add, remove, resize up and down). Points already evaluated are left out.
 
-    The engine runs the batch in parallel (up to ``concurrency``) and judges
-    each point as it finishes against the incumbent at that moment, so with
-    ``min_improvement=0`` the run moves to the best point of the grid if it
-    beats the incumbent. Parameters are visited in a random order, each once
+    The engine runs the batch in parallel (up to ``concurrency``) as a
+    select-best :class:`~autotune_core.Batch`: once the whole grid has
+    finished, only its best point is put to the acceptance policy, so the
+    run moves to the best point of the grid if it clears the threshold over
+    the incumbent. Parameters are visited in a random order, each once
     per pass; after a whole pass without an accepted point the spread is
     multiplied by ``shrink``, and once it falls below ``min_spread`` the
     strategy proposes nothing more and the run ends.
@@ -168,7 +169,7 @@ class LocalGrid(StepStrategy):
                 if not state.has_seen(c.params)
             ]
             if candidates:
-                return Batch(tuple(candidates))
+                return Batch(tuple(candidates), select_best=True)
         return None
 
     def _next_name(self, movable: list[str], rng: np.random.Generator) -> str:

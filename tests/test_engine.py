@@ -579,3 +579,48 @@ def test_run_folder_is_written_and_loads(quadratic_space: at.SearchSpace) -> Non
     assert loaded.config == result.config
     assert loaded.space == quadratic_space
     assert loaded.history.equals(result.history)
+
+
+class OneBatch(at.StepStrategy):
+    """One batch of fixed points after the start, then nothing."""
+
+    name = "one-batch"
+
+    def __init__(self, *, select_best: bool) -> None:
+        self.select_best = select_best
+        self.done = False
+
+    def propose(
+        self, state: at.SearchState, rng: np.random.Generator
+    ) -> at.Batch | None:
+        if self.done or state.incumbent is None:
+            return None
+        self.done = True
+        points = (at.Candidate({"x": x}, parent=0) for x in (0.35, 0.5, 0.4))
+        return at.Batch(tuple(points), select_best=self.select_best)
+
+
+@pytest.mark.parametrize(
+    ("select_best", "accepted"),
+    [
+        pytest.param(False, [0.1, 0.35], id="each-as-it-finishes"),
+        pytest.param(True, [0.1, 0.5], id="best-of-the-batch"),
+    ],
+)
+def test_select_best_batch_judges_only_its_best(
+    select_best: bool, accepted: list[float]
+) -> None:
+    space = at.SearchSpace({"x": at.Float(low=0, high=1, start=0.1)})
+
+    result = at.tune(
+        lambda p: p["x"],
+        space,
+        strategy=OneBatch(select_best=select_best),
+        min_improvement=0.2,
+        executor="inline",
+        run_dir=False,
+    )
+
+    assert [t.params["x"] for t in result.trials if t.accepted] == accepted
+    assert result.best_params == {"x": accepted[-1]}
+    assert sorted(t.number for t in result.trials) == [0, 1, 2, 3]
