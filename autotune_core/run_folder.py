@@ -17,13 +17,14 @@ import logging
 import math
 import os
 import re
-import time
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 import numpy as np
+import orjson
 
 from autotune_core.events import Event, event_from_dict
 from autotune_core.exceptions import RunFolderError
@@ -55,10 +56,28 @@ def json_default(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(
     separators=(",", ":"), default=json_default, allow_nan=False
 )
+_ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+
+
+def encode(data: Any) -> bytes:
+    """Compact JSON as UTF-8 bytes, non-finite floats written as ``null``.
+
+    orjson does the work; values it refuses (integers beyond 64 bits) go
+    through the standard library instead.
+    """
+    try:
+        return orjson.dumps(data, default=json_default, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError included
+        return dumps_stdlib(data).encode()
 
 
 def dumps(data: Any) -> str:
-    """Compact JSON, non-finite floats written as ``null``."""
+    """:func:`encode` as text."""
+    return encode(data).decode()
+
+
+def dumps_stdlib(data: Any) -> str:
+    """Compact JSON by the standard library, non-finite floats as ``null``."""
     try:
         return _ENCODER.encode(data)
     except ValueError:
@@ -79,43 +98,79 @@ class EventLog:
     """Appends events to a JSON-lines file.
 
     :meth:`commit`, called once a trial is recorded, flushes what was
-    written to the operating system, so a killed process loses no finished
-    trial, and syncs it to disk (fsync): every time with ``sync="trial"``,
-    at most once every :data:`BATCH_SYNC_S` seconds with ``sync="batch"``.
+    written to the operating system at once, so a killed process loses no
+    finished trial. Syncing to disk (fsync), which only a machine crash
+    needs, never holds up the run: with ``sync="trial"`` a background
+    thread syncs after every trial, as soon as the disk allows (trials that
+    finish while a sync is under way share the next one); with
+    ``sync="batch"`` it syncs at most once every :data:`BATCH_SYNC_S`
+    seconds. :meth:`close` syncs whatever is left.
     """
 
     def __init__(self, path: Path, *, sync: str = "trial") -> None:
         self.path = path
         self.sync = sync
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
-        self._last_sync = time.monotonic()
-        self._dirty = False
+        self._file: BinaryIO | None = path.open("ab")
+        interval = BATCH_SYNC_S if sync == "batch" else 0.0
+        self._syncer = _Syncer(self._file.fileno(), interval)
 
     def write(self, event: Event) -> None:
         """Append one event (buffered until :meth:`commit`)."""
         if self._file is None:
             raise RunFolderError(f"event log {str(self.path)!r} is closed")
-        self._file.write(dumps(event.to_dict()) + "\n")
-        self._dirty = True
+        self._file.write(encode(event.to_dict()) + b"\n")
 
     def commit(self) -> None:
-        """Flush, and sync to disk if the sync policy says it is time."""
-        if not self._dirty or self._file is None:
+        """Hand what was written to the operating system; schedule a disk sync."""
+        if self._file is None:
             return
         self._file.flush()
-        now = time.monotonic()
-        if self.sync == "trial" or now - self._last_sync >= BATCH_SYNC_S:
-            os.fsync(self._file.fileno())
-            self._last_sync = now
-            self._dirty = False
+        self._syncer.request()
 
     def close(self) -> None:
         """Flush, sync to disk and close."""
         if self._file is not None:
             self._file.flush()
+            self._syncer.stop()
             os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
+
+
+class _Syncer:
+    """A thread that fsyncs a file when asked, at most once per ``interval``."""
+
+    def __init__(self, fd: int, interval: float) -> None:
+        self._fd = fd
+        self._interval = interval
+        self._wanted = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="autotune-fsync", daemon=True
+        )
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wanted.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            if self._stopping.is_set():
+                return
+            self._wanted.clear()
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:  # the log is still flushed; say so once
+                logger.warning("cannot sync the event log to disk: %s", exc)
+                return
+            if self._interval and self._stopping.wait(self._interval):
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wanted.set()
+        self._thread.join()
 
 
 class RunFolder:

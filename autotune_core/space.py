@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeAlias
 
 import numpy as np
@@ -97,6 +98,10 @@ class _Base(BaseModel):
         """Whether ``value`` is a valid value of this parameter."""
         raise NotImplementedError
 
+    def accepts(self, value: object) -> bool:
+        """Whether ``value`` is valid *and* already canonical (a fast check)."""
+        return False
+
     def describe(self) -> str:
         """The allowed values, for error messages."""
         raise NotImplementedError
@@ -158,6 +163,13 @@ class Int(_Base):
             _is_int(value)
             and self.low <= value <= self.high  # type: ignore[operator]
             and (int(value) - self.low) % self.step == 0  # type: ignore[call-overload]
+        )
+
+    def accepts(self, value: object) -> bool:
+        return (
+            type(value) is int
+            and self.low <= value <= self.high
+            and (self.step == 1 or (value - self.low) % self.step == 0)
         )
 
     def coerce(self, value: object) -> int:
@@ -250,6 +262,9 @@ class Float(_Base):
     def contains(self, value: object) -> bool:
         return _is_real(value) and self.low <= value <= self.high  # type: ignore[operator]
 
+    def accepts(self, value: object) -> bool:
+        return type(value) is float and self.low <= value <= self.high
+
     def coerce(self, value: object) -> float:
         if type(value) is float and self.low <= value <= self.high:  # fast path
             return value
@@ -329,9 +344,18 @@ class Categorical(_Base):
     def describe(self) -> str:
         return "one of " + ", ".join(repr(c) for c in self.choices)
 
+    @cached_property
+    def _keys(self) -> frozenset[tuple[str, object]]:
+        return frozenset(_type_key(choice) for choice in self.choices)
+
     def contains(self, value: object) -> bool:
-        key = _type_key(value)
-        return any(_type_key(choice) == key for choice in self.choices)
+        try:
+            return _type_key(value) in self._keys
+        except TypeError:  # unhashable: no choice is
+            return False
+
+    def accepts(self, value: object) -> bool:
+        return self.contains(value) and not isinstance(value, np.generic)
 
     def coerce(self, value: object) -> ChoiceValue:
         if isinstance(value, np.generic):
@@ -362,6 +386,9 @@ class Bool(_Base):
 
     def contains(self, value: object) -> bool:
         return isinstance(value, bool | np.bool_)
+
+    def accepts(self, value: object) -> bool:
+        return type(value) is bool
 
     def coerce(self, value: object) -> bool:
         if type(value) is bool:
@@ -428,6 +455,15 @@ class Layers(_Base):
             isinstance(value, tuple)
             and self.min_layers <= len(value) <= self.max_layers
             and all(_is_int(w) and self.min_units <= w <= self.max_units for w in value)
+        )
+
+    def accepts(self, value: object) -> bool:
+        return (
+            type(value) is tuple
+            and self.min_layers <= len(value) <= self.max_layers
+            and all(
+                type(w) is int and self.min_units <= w <= self.max_units for w in value
+            )
         )
 
     def coerce(self, value: object) -> tuple[int, ...]:
@@ -541,6 +577,15 @@ class SearchSpace(BaseModel):
 
     params: dict[str, Param] = Field(min_length=1)
     conditions: tuple[Condition, ...] = ()
+
+    @cached_property
+    def _typed_keys(self) -> bool:
+        # A set collapses 1, 1.0 and True: a smaller set means such choices.
+        return any(
+            len(set(p.choices)) < len(p.choices)
+            for p in self.params.values()
+            if isinstance(p, Categorical)
+        )
 
     def __init__(self, params: Mapping[str, Any] | None = None, /, **data: Any) -> None:
         if params is not None:
@@ -665,6 +710,8 @@ class SearchSpace(BaseModel):
         Missing active parameters are filled with their defaults; unknown
         names and invalid values are errors.
         """
+        if not self.conditions and self._all_canonical(point):
+            return dict(point)
         unknown = [name for name in point if name not in self.params]
         if unknown:
             raise ConfigError(
@@ -682,13 +729,26 @@ class SearchSpace(BaseModel):
             raise ConfigError(f"parameter(s) {inactive!r} are inactive in {point!r}")
         return normalized
 
+    def _all_canonical(self, point: Mapping[str, Any]) -> bool:
+        """Every parameter present, in definition order, with a canonical value."""
+        params = self.params
+        if len(point) != len(params):
+            return False
+        for (name, value), expected in zip(point.items(), params, strict=True):
+            if name != expected or not params[name].accepts(value):
+                return False
+        return True
+
     def key(self, point: Mapping[str, Any]) -> tuple[object, ...]:
-        """A hashable key identifying ``point``: its names and typed values.
+        """A hashable key identifying ``point``: its names and values.
 
         Valid points list names in definition order, so equal points have
-        equal keys; ``1``, ``1.0`` and ``True`` give different keys.
+        equal keys. Where a categorical offers values that compare equal
+        across types (``1``, ``1.0``, ``True``), types are part of the key.
         """
-        return tuple((name, type(value), value) for name, value in point.items())
+        if self._typed_keys:
+            return tuple((name, type(value), value) for name, value in point.items())
+        return tuple(point.items())
 
     def adapt(self, point: Mapping[str, Any]) -> Point:
         """The valid point nearest to ``point``, which may come from another space.

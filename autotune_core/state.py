@@ -122,14 +122,16 @@ class SearchState:
 
     def has_seen(self, params: Mapping[str, Any]) -> bool:
         """Whether ``params`` was already evaluated or is being evaluated."""
-        if self.earlier_trial(params) is not None:
-            return True
         key = self.space.key(params)
+        if self._earlier(key) is not None:
+            return True
         return any(self.space.key(c.params) == key for c in self._pending)
 
     def earlier_trial(self, params: Mapping[str, Any]) -> Trial | None:
         """The first finished trial that evaluated ``params``, if any."""
-        key = self.space.key(params)
+        return self._earlier(self.space.key(params))
+
+    def _earlier(self, key: tuple[object, ...]) -> Trial | None:
         index = self._seen.get(hash(key))
         if index is None:
             return None

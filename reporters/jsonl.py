@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from autotune_core import Event, Reporter
-from autotune_core.run_folder import dumps
+from autotune_core.run_folder import encode
 
 __all__ = ["JsonlReporter"]
 
@@ -34,7 +34,7 @@ class JsonlReporter(Reporter):
     def __init__(self, *, path: str | Path, append: bool = False) -> None:
         self.path = Path(path)
         self.append = append
-        self._file: IO[str] | None = None
+        self._file: BinaryIO | None = None
 
     def options(self) -> dict[str, Any]:
         return {"path": str(self.path), "append": self.append}
@@ -42,8 +42,8 @@ class JsonlReporter(Reporter):
     def handle(self, event: Event) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a" if self.append else "w", encoding="utf-8")
-        self._file.write(dumps(event.to_dict()) + "\n")
+            self._file = self.path.open("ab" if self.append else "wb")
+        self._file.write(encode(event.to_dict()) + b"\n")
         self._file.flush()
 
     def close(self) -> None:

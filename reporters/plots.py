@@ -315,7 +315,10 @@ def _trace(
             zorder=3 if is_moved else 2,
         )
     _incumbent_line(axes, rows, name, to_y)
-    _value_axis(axes, labels, log=bool(spec.get("log")) and labels is None)
+    positive = bool(values) and all(
+        isinstance(v, int | float) and v > 0 for v in values
+    )
+    _value_axis(axes, labels, log=bool(spec.get("log")) and labels is None and positive)
     axes.set_title(_label(name), fontsize="medium")
     axes.grid(alpha=0.3)
 

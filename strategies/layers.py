@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from autotune_core import ConfigError, Layers, Move
-from strategies._steps import unit_step
+from strategies._steps import pick, unit_step
 
 __all__ = [
     "DEFAULT_LAYER_RULE",
@@ -190,17 +190,17 @@ def move_layers(
     """
     kinds = layer_kinds(param, value)
     if kind is None:
-        kind = kinds[int(rng.integers(0, len(kinds)))]
+        kind = kinds[pick(rng, len(kinds))]
     elif kind not in kinds:
         raise ValueError(f"kind={kind!r} is not possible for {value!r}; use {kinds}")
     layers = list(value)
     if kind == "add_layer":
-        at = int(rng.integers(0, len(layers) + 1))
+        at = pick(rng, len(layers) + 1)
         layers.insert(at, new_layer_width(param, value, at, rule, rng))
     elif kind == "remove_layer":
-        del layers[int(rng.integers(0, len(layers)))]
+        del layers[pick(rng, len(layers))]
     else:
-        at = int(rng.integers(0, len(layers)))
+        at = pick(rng, len(layers))
         layers[at] = resized_width(param, layers[at], rng, step_size, direction)
     return Move(name, kind, value, tuple(layers))
 

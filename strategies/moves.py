@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from autotune_core import Bool, Categorical, Float, Int, Layers, Move, SearchSpace
-from strategies._steps import unit_step
+from strategies._steps import pick, unit_step
 from strategies.layers import DEFAULT_LAYER_RULE, move_layers
 
 __all__ = ["can_move", "movable_names", "move_param", "unit_step"]
@@ -84,7 +84,7 @@ def move_param(
         return _move_int(name, param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Categorical):
         others = [c for c in param.choices if not _same(c, value)]
-        return Move(name, "switch", value, others[int(rng.integers(0, len(others)))])
+        return Move(name, "switch", value, others[pick(rng, len(others))])
     if isinstance(param, Bool):
         return Move(name, "flip", value, not value)
     if isinstance(param, Layers):

@@ -16,6 +16,7 @@ from autotune_core import (
     StepStrategy,
     Trial,
 )
+from strategies._steps import pick
 from strategies.bias import DirectionBias
 from strategies.layers import DEFAULT_LAYER_RULE, check_layer_rule
 from strategies.moves import movable_names, move_param
@@ -139,7 +140,7 @@ class RandomStep(StepStrategy):
     ) -> tuple[str, int | None]:
         """The parameter to move and, with a bias, the direction of a numeric one."""
         if self.bias is None:
-            return movable[int(rng.integers(0, len(movable)))], None
+            return movable[pick(rng, len(movable))], None
 
         (name,) = self.bias.choose(space, movable, rng)
         numeric = isinstance(space[name], Float | Int)

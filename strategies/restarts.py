@@ -21,6 +21,7 @@ from autotune_core import (
     create_strategy,
 )
 from autotune_core.strategy import Proposal
+from strategies._steps import pick
 from strategies.moves import movable_names, move_param
 
 __all__ = ["RESTART_MODES", "Restarts"]
@@ -322,7 +323,7 @@ def _kick(
     movable = movable_names(space, best.params)
     chosen = [name for name in movable if rng.random() < 0.5]
     if movable and not chosen:
-        chosen = [movable[int(rng.integers(0, len(movable)))]]
+        chosen = [movable[pick(rng, len(movable))]]
     params = dict(best.params)
     moves: list[Move] = []
     for name in chosen:
