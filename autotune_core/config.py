@@ -80,7 +80,9 @@ class RunConfig(BaseModel):
         trials in a row; ``None`` never stops.
     log_sync
         ``"trial"``: the event log is synced to disk (fsync) after every
-        trial, so even a machine crash loses only trials in flight.
+        trial, by a background thread so that the run never waits for the
+        disk; a machine crash loses only trials in flight and any finished
+        in the last sync's time (under a millisecond on a local disk).
         ``"batch"``: synced at most once a second and at the end; a killed
         process still loses nothing that finished (every line is flushed to
         the operating system at once), a machine crash may lose the last
