@@ -1161,13 +1161,28 @@ def _band(axis: Any, x: np.ndarray, curves: np.ndarray, label: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-nan columns early on
         low, mid, high = np.nanpercentile(curves, [25, 50, 75], axis=0)
-    style = (
-        "-"
-        if label.startswith(("random-step", "local", "multi", "grid", "random-search"))
-        else "--"
-    )
-    (line,) = axis.plot(x, mid, style, label=label, linewidth=1.4)
-    axis.fill_between(x, low, high, color=line.get_color(), alpha=0.12)
+    color, style = PEER_STYLES.get(label, (_color(label), "-"))
+    axis.plot(x, mid, style, color=color, label=label, linewidth=1.4)
+    axis.fill_between(x, low, high, color=color, alpha=0.1)
+
+
+PEER_STYLES = {
+    "optuna-tpe": ("black", "--"),
+    "optuna-random": ("grey", "--"),
+    "flaml-cfo": ("saddlebrown", ":"),
+}
+
+
+def _color(method: str) -> str:
+    """A stable colour per AutoTune method, none of the peers' colours."""
+    palette = [f"C{i}" for i in (0, 1, 2, 3, 4, 6, 8, 9)] + ["navy", "olive"]
+    ours = [
+        *strategy_names(),
+        "random-step+racing",
+        "random-step+racing+time-penalized",
+    ]
+    index = ours.index(method) if method in ours else len(ours)
+    return palette[index % len(palette)]
 
 
 # -- main ----------------------------------------------------------------------------
@@ -1188,6 +1203,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--plots", type=Path, metavar="DIR", help="write best-so-far plots here"
     )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="IN",
+        help="report and plot the runs of an earlier --json instead of running",
+    )
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
@@ -1197,8 +1218,42 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the comparison and print the report."""
+    """Run the comparison (or reload one) and print the report."""
     args = parse_args(argv)
+    if args.from_json:
+        data = json.loads(args.from_json.read_text())
+        traces = [_trace(run) for run in data["runs"]]
+        info, budgets, command = data["machine"], data["budgets"], data["command"]
+    else:
+        traces, info, budgets = run_profile(args)
+        words = sys.argv[1:] if argv is None else argv
+        command = "python bench/compare_strategies.py " + " ".join(words)
+    summaries = [
+        summarise(task, [t for t in traces if t.task == task], budget)
+        for task, budget in budgets.items()
+    ]
+    print(report(summaries, info, command.strip()))
+    if args.plots:
+        for task, budget in budgets.items():
+            runs = [t for t in traces if t.task == task]
+            print(f"plot: {plot(task, runs, budget, args.plots)}", file=sys.stderr)
+    if args.json:
+        data = {
+            "command": command.strip(),
+            "machine": info,
+            "budgets": budgets,
+            "summaries": [asdict(s) for s in summaries],
+            "runs": [asdict(t) for t in traces],
+        }
+        text = json.dumps(_finite(data), default=_json_default, indent=1)
+        args.json.write_text(text + "\n")
+    return 0
+
+
+def run_profile(
+    args: argparse.Namespace,
+) -> tuple[list[Trace], dict[str, Any], dict[str, int]]:
+    """Run every job of the chosen profile: traces, machine facts, budgets."""
     profile = PROFILES[args.profile]
     if args.tasks:
         profile = Profile(**{**asdict(profile), "tasks": tuple(args.tasks)})
@@ -1213,31 +1268,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     traces = run_all(jobs, args.workers)
     info["wall_s"] = time.perf_counter() - started
     info["load_1min_end"] = os.getloadavg()[0]
-    budgets = {j.task: j.budget for j in jobs}
-    summaries = [
-        summarise(task, [t for t in traces if t.task == task], budgets[task])
-        for task in profile.tasks
-    ]
-    command = "python bench/compare_strategies.py " + " ".join(
-        sys.argv[1:] if argv is None else argv
-    )
-    print(report(summaries, info, command.strip()))
     print(f"total wall time {info['wall_s']:.0f} s", file=sys.stderr)
-    if args.plots:
-        for task in profile.tasks:
-            path = plot(
-                task, [t for t in traces if t.task == task], budgets[task], args.plots
-            )
-            print(f"plot: {path}", file=sys.stderr)
-    if args.json:
-        data = {
-            "machine": info,
-            "summaries": [asdict(s) for s in summaries],
-            "runs": [asdict(t) for t in traces],
-        }
-        text = json.dumps(_finite(data), default=_json_default, indent=1)
-        args.json.write_text(text + "\n")
-    return 0
+    budgets = {j.task: j.budget for j in jobs}
+    return traces, info, {task: budgets[task] for task in profile.tasks}
+
+
+def _trace(run: dict[str, Any]) -> Trace:
+    """A Trace read back from JSON, where NaN was written as null."""
+    run = dict(run)
+    run["best"] = [math.nan if b is None else b for b in run["best"]]
+    return Trace(**run)
 
 
 def _finite(value: Any) -> Any:

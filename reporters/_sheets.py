@@ -70,6 +70,7 @@ _STATUS_FILL = {
     TrialStatus.PRUNED.value: GREY,
 }
 _FORMATS = {"fit time (s)": "0.000", "elapsed (s)": "0.0"}
+_SCORE_COLUMNS = ("score", "best so far", "score std")
 _DATETIME = "yyyy-mm-dd hh:mm:ss"
 # Excel shows booleans as TRUE and FALSE whatever the format; other
 # spreadsheets need this format not to show them as 1 and 0.
@@ -185,7 +186,11 @@ def write_history(workbook: Any, history: History) -> Any:
     _fit_to_width(sheet, landscape=True)
     styler = _Styler(sheet)
     sheet.append([styler.cell(header, bold=True) for header in headers])
-    formats = [_FORMATS.get(header) for header in headers]
+    score_format = score_number_format(history)
+    formats = [
+        score_format if header in _SCORE_COLUMNS else _FORMATS.get(header)
+        for header in headers
+    ]
     first_param = len(LEADING_COLUMNS)
     for row in history.rows:
         moved = {
@@ -195,6 +200,17 @@ def write_history(workbook: Any, history: History) -> Any:
 
     _add_table(sheet, HISTORY, headers, len(history.rows))
     return sheet
+
+
+def score_number_format(history: History) -> str:
+    """Enough decimals to tell the run's scores apart: ``"0.0000"`` for
+    accuracies, fewer for large losses. The cells keep every digit."""
+    scores = [row.score for row in history.rows if row.score is not None]
+    span = max(scores) - min(scores) if scores else 0.0
+    if span <= 0 or not math.isfinite(span):
+        return "General"
+    decimals = min(max(3 - math.floor(math.log10(span)), 2), 8)
+    return "0." + "0" * decimals
 
 
 def _history_widths(headers: Sequence[str]) -> list[float]:
@@ -339,9 +355,11 @@ def _axes(chart: Any, history: History) -> None:
     scores = [v for r in history.rows for v in (r.score, r.best) if v is not None]
     bounds = axis_bounds(scores)
     if bounds is not None:
-        chart.y_axis.scaling.min, chart.y_axis.scaling.max, chart.y_axis.majorUnit = (
-            bounds
-        )
+        low, high, step = bounds
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = low, high
+        chart.y_axis.majorUnit = step
+        decimals = max(0, -math.floor(math.log10(step)))
+        chart.y_axis.number_format = "0." + "0" * decimals if decimals else "0"
     chart.layout = Layout(ManualLayout(x=0.06, y=0.1, w=0.84, h=0.72))
 
 
