@@ -46,6 +46,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+# A script's own folder comes first on sys.path, and bench/strategies.py would
+# then hide the installed ``strategies`` package: drop this folder from it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+
 import numpy as np
 
 import autotune_core as at

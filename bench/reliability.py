@@ -39,6 +39,10 @@ PROFILES = {
 _CHILD = r"""
 import json, sys, tempfile, time
 from pathlib import Path
+# A script's own folder comes first on sys.path, and bench/strategies.py would
+# then hide the installed ``strategies`` package: drop this folder from it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+
 import autotune_core as at
 
 def rss_mb():

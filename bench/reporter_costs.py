@@ -42,11 +42,16 @@ import json
 import math
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+# A script's own folder comes first on sys.path, and bench/strategies.py would
+# then hide the installed ``strategies`` package: drop this folder from it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 
 from rich.console import Console
 

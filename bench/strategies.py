@@ -2,12 +2,12 @@
 
 Run from the repository root::
 
-    python bench/compare_strategies.py --profile quick --plots docs/img
-    python bench/compare_strategies.py --profile full --json strategies.json
+    python bench/strategies.py --profile quick --plots docs/img
+    python bench/strategies.py --profile full --json strategies.json
 
-(The file is not called ``strategies.py``: a script's folder comes first on
-``sys.path``, and a ``bench/strategies.py`` would hide the ``strategies``
-package from every script in ``bench/``.)
+(Every script in ``bench/`` drops its own folder from ``sys.path`` before
+importing the project, so that this file does not hide the ``strategies``
+package.)
 
 What is compared
     Every method gets the same budget of evaluations, starts by evaluating
@@ -74,6 +74,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
+# A script's own folder comes first on sys.path, and bench/strategies.py would
+# then hide the installed ``strategies`` package: drop this folder from it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+
 import numpy as np
 
 import autotune_core as at
@@ -111,7 +115,7 @@ class Profile:
 
 SYNTHETIC_TASKS = ("ellipsoid", "rastrigin", "rosenbrock")
 PROFILES = {
-    "quick": Profile(20, 100, 8, 30, (*SYNTHETIC_TASKS, "svc-cancer", "hgb-diabetes")),
+    "quick": Profile(20, 100, 10, 30, (*SYNTHETIC_TASKS, "svc-cancer", "hgb-diabetes")),
     "full": Profile(
         30,
         250,
@@ -1227,7 +1231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         traces, info, budgets = run_profile(args)
         words = sys.argv[1:] if argv is None else argv
-        command = "python bench/compare_strategies.py " + " ".join(words)
+        command = "python bench/strategies.py " + " ".join(words)
     summaries = [
         summarise(task, [t for t in traces if t.task == task], budget)
         for task, budget in budgets.items()
