@@ -81,8 +81,9 @@ class RunConfig(BaseModel):
     log_sync
         ``"trial"``: the event log is synced to disk (fsync) after every
         trial, by a background thread so that the run never waits for the
-        disk; a machine crash loses only trials in flight and any finished
-        in the last sync's time (under a millisecond on a local disk).
+        disk, and at most every 2 ms (trials finishing closer together share
+        a sync); a machine crash loses only trials in flight and any
+        finished in the last few milliseconds.
         ``"batch"``: synced at most once a second and at the end; a killed
         process still loses nothing that finished (every line is flushed to
         the operating system at once), a machine crash may lose the last
