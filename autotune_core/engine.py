@@ -7,8 +7,9 @@ import logging
 import math
 import signal
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -79,10 +80,24 @@ async def tune_async(
         record=record,
         **options,
     )
+    return await _tune(objective, tuner, handle_signals=handle_signals)
+
+
+async def _tune(
+    objective: ObjectiveFn,
+    tuner: Tuner,
+    *,
+    handle_signals: bool,
+    interrupts: _Interrupts | None = None,
+) -> TuneResult:
+    """Run ``tuner`` with ``objective``; raise if too many trials failed."""
     executor = _prepare(objective, tuner)
     async with executor:
         with tuner:
-            await _run(tuner, executor, handle_signals=handle_signals)
+            await _run(
+                tuner, executor, handle_signals=handle_signals, interrupts=interrupts
+            )
+
     result = tuner.result()
     if tuner.stop_reason == "max_failures":
         raise TooManyFailuresError(
@@ -123,16 +138,25 @@ def _prepare(objective: ObjectiveFn, tuner: Tuner) -> Executor:
     )
 
 
-async def _run(tuner: Tuner, executor: Executor, *, handle_signals: bool) -> None:
-    """Drive the tuner; on Ctrl-C or SIGTERM stop it gracefully."""
+async def _run(
+    tuner: Tuner,
+    executor: Executor,
+    *,
+    handle_signals: bool,
+    interrupts: _Interrupts | None = None,
+) -> None:
+    """Drive the tuner; on Ctrl-C or SIGTERM (or ``interrupts``) stop it gracefully."""
     try:
         async with anyio.create_task_group() as group:
             if handle_signals and threading.current_thread() is threading.main_thread():
                 group.start_soon(_watch_signals, tuner, group)
-            if tuner.config.deterministic:
-                await _drive_rounds(tuner, executor)
-            else:
-                await _drive(tuner, executor)
+            handler = partial(_interrupt, tuner, group)
+            with nullcontext() if interrupts is None else interrupts.attached(handler):
+                if tuner.config.deterministic:
+                    await _drive_rounds(tuner, executor)
+                else:
+                    await _drive(tuner, executor)
+
             group.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         # Task groups wrap even a lone error; users should see the error itself.
@@ -152,19 +176,71 @@ async def _watch_signals(tuner: Tuner, group: TaskGroup) -> None:
     """
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
-            name = signal.Signals(signum).name
-            if tuner.control.stop_reason is None:
-                logger.warning(
-                    "%s: finishing %d running trials (up to %g s; again to cancel)",
-                    name,
-                    tuner.n_running,
-                    tuner.config.stop_grace_s,
-                )
-                tuner.request_stop(f"interrupted by {name}")
-                group.start_soon(_cancel_after, tuner.config.stop_grace_s, group)
-            else:
-                logger.warning("%s again: cancelling running trials", name)
-                group.cancel_scope.cancel()
+            _interrupt(tuner, group, signal.Signals(signum).name)
+
+
+def _interrupt(tuner: Tuner, group: TaskGroup, name: str) -> None:
+    """Handle one interrupt called ``name``; runs on the event loop."""
+    if tuner.control.stop_reason is not None:
+        logger.warning("%s again: cancelling running trials", name)
+        group.cancel_scope.cancel()
+        return
+
+    logger.warning(
+        "%s: finishing %d running trials (up to %g s; again to cancel)",
+        name,
+        tuner.n_running,
+        tuner.config.stop_grace_s,
+    )
+    tuner.request_stop(f"interrupted by {name}")
+    group.start_soon(_cancel_after, tuner.config.stop_grace_s, group)
+
+
+class _Interrupts:
+    """Interrupts sent from another thread to a run in a worker thread.
+
+    The run attaches a handler once its loop can take them; :meth:`send`
+    schedules the handler on that loop (thread-safely, without waiting),
+    or keeps the interrupt for later if the run has not attached yet.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handler: Callable[[str], None] | None = None
+        self._early: list[str] = []
+
+    @contextmanager
+    def attached(self, handler: Callable[[str], None]) -> Iterator[None]:
+        """Deliver interrupts to ``handler`` on the running loop, inside the block."""
+        with self._lock:
+            self._loop, self._handler = asyncio.get_running_loop(), handler
+            early, self._early = self._early, []
+        for name in early:
+            handler(name)
+
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._loop = self._handler = None
+
+    def send(self, name: str) -> None:
+        """Interrupt the run; called from any thread."""
+        with self._lock:
+            if self._loop is None:
+                self._early.append(name)
+                return
+
+            loop = self._loop
+        with suppress(RuntimeError):  # the loop has just closed: the run is over
+            loop.call_soon_threadsafe(self._deliver, name)
+
+    def _deliver(self, name: str) -> None:
+        """Run the handler if the run still takes interrupts; on the loop."""
+        handler = self._handler
+        if handler is not None:
+            handler(name)
 
 
 async def _cancel_after(delay: float, group: TaskGroup) -> None:
@@ -281,9 +357,12 @@ def tune(
     Starts from ``start`` (or the space's default point), asks the strategy
     for candidates, evaluates them, accepts those that beat the incumbent,
     and records every trial in a run folder. Works in scripts and inside
-    Jupyter (where an event loop is already running). Ctrl-C stops
-    gracefully: no new trials, running ones finish within
-    ``stop_grace_s``, and the run can be resumed.
+    Jupyter (where an event loop is already running, so the run goes on in
+    a worker thread). Ctrl-C or SIGTERM (in a notebook, the kernel's
+    interrupt) stops gracefully: no new trials, running ones finish within
+    ``stop_grace_s`` (a second Ctrl-C cancels them at once), ``tune``
+    returns the partial result, whose ``stop_reason`` starts with
+    ``"interrupted"``, and the run can be resumed.
 
     Parameters
     ----------
@@ -318,6 +397,7 @@ def tune(
     Returns
     -------
     TuneResult
+        The finished run, or the part of it done before an interrupt.
 
     Raises
     ------
@@ -342,9 +422,7 @@ def tune(
     >>> result.best_params["n"]
     1
     """
-    run = partial(
-        tune_async,
-        objective,
+    tuner = Tuner(
         space,
         strategy=strategy,
         acceptance=acceptance,
@@ -353,14 +431,29 @@ def tune(
         reporters=reporters,
         run_dir=run_dir,
         resume=resume,
+        objective_name=describe_objective(objective),
         record=record,
         **options,
     )
     if not _loop_running():
-        return anyio.run(run)
+        return anyio.run(partial(_tune, objective, tuner, handle_signals=True))
+
     # Jupyter and other hosts already run a loop in this thread: use another thread.
+    return _tune_in_thread(objective, tuner)
+
+
+def _tune_in_thread(objective: ObjectiveFn, tuner: Tuner) -> TuneResult:
+    """Run in a worker thread; a KeyboardInterrupt here interrupts the run."""
+    interrupts = _Interrupts()
+    run = partial(_tune, objective, tuner, handle_signals=False, interrupts=interrupts)
     with ThreadPoolExecutor(1, thread_name_prefix="autotune") as pool:
-        return pool.submit(anyio.run, partial(run, handle_signals=False)).result()
+        future = pool.submit(anyio.run, run)
+        while True:
+            try:
+                return future.result()
+            except KeyboardInterrupt:
+                # Signals reach only this thread: pass Ctrl-C on, wait for the stop.
+                interrupts.send("KeyboardInterrupt")
 
 
 def _loop_running() -> bool:

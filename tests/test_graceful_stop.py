@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -121,3 +123,50 @@ def test_ctrl_c_on_the_cli_prints_how_to_resume(tmp_path: Path) -> None:
     resumed = at.load_run(run)
     assert _evaluated(resumed) == before + 5
     assert resumed.stop_reason == "max_trials"
+
+
+class _CtrlC(at.Reporter):
+    """Sends SIGINT to the main thread after ``after`` trials, as a notebook's
+    interrupt does while the cell waits for :func:`tune`."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.seen = 0
+
+    def on_trial_finished(self, event: at.TrialFinished) -> None:
+        self.seen += 1
+        if self.seen == self.after:
+            main = threading.main_thread().ident
+            assert main is not None
+            signal.pthread_kill(main, signal.SIGINT)
+
+
+def test_ctrl_c_while_a_loop_runs_stops_gracefully_and_returns_the_result() -> None:
+    """As in Jupyter: tune() waits for a worker thread, and Ctrl-C reaches the wait."""
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+    def objective(params: dict[str, float]) -> float:
+        time.sleep(0.01)
+        return params["x"]
+
+    async def notebook_cell() -> at.TuneResult:
+        return at.tune(
+            objective,
+            space,
+            executor="thread",
+            max_trials=500,
+            reporters=[_CtrlC(after=3)],
+            run_dir=False,
+        )
+
+    # Not asyncio.run: its SIGINT handler would hide Ctrl-C from the cell.
+    loop = asyncio.new_event_loop()
+    try:
+        result = loop.run_until_complete(notebook_cell())
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped tune() instead of stopping the run")
+    finally:
+        loop.close()
+
+    assert result.stop_reason == "interrupted by KeyboardInterrupt"
+    assert 3 <= len(result.trials) < 100
