@@ -22,9 +22,11 @@ from typing import Any
 import anyio
 from threadpoolctl import ThreadpoolController
 
+from autotune_core.exceptions import ConfigError
 from autotune_core.objective import (
     ObjectiveFn,
     Outcome,
+    describe_objective,
     is_async_objective,
     run_objective,
     run_objective_async,
@@ -190,8 +192,7 @@ class ProcessExecutor(Executor):
         threads_per_worker: int = 1,
     ) -> None:
         super().__init__(objective, concurrency=concurrency)
-        if is_async_objective(objective):
-            raise TypeError("the process executor needs a sync objective")
+        _require_sync(self.name, objective)
         self.threads_per_worker = threads_per_worker
         self.pool = WorkerPool(objective, size=concurrency, threads=threads_per_worker)
 
@@ -206,6 +207,16 @@ class ProcessExecutor(Executor):
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+
+
+def _require_sync(executor: str, objective: ObjectiveFn) -> None:
+    """Refuse an async objective on an executor that cannot await it."""
+    if is_async_objective(objective):
+        raise ConfigError(
+            f"executor={executor!r} runs sync objectives only, and "
+            f"{describe_objective(objective)!r} is async; use executor='inline' "
+            "(or 'auto', which picks it for async objectives)"
+        )
 
 
 def make_executor(

@@ -521,6 +521,22 @@ def test_unknown_strategy_lists_the_known_ones(quadratic_space: at.SearchSpace) 
         )
 
 
+async def _async_objective(params: dict[str, Any]) -> float:
+    return float(params["x"])
+
+
+@pytest.mark.parametrize("executor", ["process"])
+def test_sync_only_executors_refuse_an_async_objective(executor: str) -> None:
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+    with pytest.raises(
+        at.ConfigError,
+        match=rf"executor='{executor}' runs sync objectives only, and "
+        r"'_async_objective' is async; use executor='inline' \(or 'auto'",
+    ):
+        at.tune(_async_objective, space, executor=executor, max_trials=2, run_dir=False)
+
+
 def _square_in_worker(params: dict[str, Any]) -> at.Evaluation:
     return at.Evaluation(
         score=-((params["x"] - 0.3) ** 2), metrics={"pid": float(os.getpid())}
