@@ -119,6 +119,9 @@ class InlineExecutor(Executor):
 class ThreadExecutor(Executor):
     """Runs a sync objective in up to ``concurrency`` worker threads.
 
+    An async objective is refused (:class:`ConfigError`): the inline
+    executor awaits it.
+
     Each evaluation limits native threads (BLAS, OpenMP) to
     ``threads_per_worker``; OpenMP's limit is per thread, so it is set in
     the worker thread itself, for the libraries loaded by the first
@@ -135,6 +138,7 @@ class ThreadExecutor(Executor):
         threads_per_worker: int = 1,
     ) -> None:
         super().__init__(objective, concurrency=concurrency)
+        _require_sync(self.name, objective)
         self.threads_per_worker = threads_per_worker
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._controller: ThreadpoolController | None = None
@@ -173,6 +177,9 @@ class ThreadExecutor(Executor):
 
 class ProcessExecutor(Executor):
     """Runs a sync objective in ``concurrency`` worker processes.
+
+    An async objective is refused (:class:`ConfigError`): the inline
+    executor awaits it.
 
     Workers are fresh interpreters that do not re-run the parent's
     ``__main__``. Each receives the objective once, at start-up, pickled

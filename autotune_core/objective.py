@@ -90,15 +90,33 @@ async def run_objective_async(
 
 
 def as_evaluation(result: object) -> Evaluation:
-    """An objective's return value as an :class:`Evaluation`."""
+    """An objective's return value as an :class:`Evaluation`.
+
+    An awaitable (a sync callable that returned a coroutine) is closed, so
+    that it never warns of not being awaited, and refused.
+    """
     if isinstance(result, Evaluation):
         return result
+    if inspect.isawaitable(result):
+        _close(result)
+        raise TypeError(
+            f"the objective returned an awaitable ({type(result).__name__}), not a "
+            "number or an Evaluation; define it with `async def` so that it is "
+            "awaited (executor='inline' or 'auto')"
+        )
     if isinstance(result, bool) or not isinstance(result, int | float | np.number):
         raise TypeError(
             f"the objective must return a number or an Evaluation, "
             f"got {type(result).__name__}: {result!r}"
         )
     return Evaluation(score=float(result))
+
+
+def _close(awaitable: object) -> None:
+    """Close a coroutine that will never be awaited."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()
 
 
 def _checked(evaluation: Evaluation, started: float) -> Outcome:

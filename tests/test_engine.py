@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import math
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -525,7 +527,7 @@ async def _async_objective(params: dict[str, Any]) -> float:
     return float(params["x"])
 
 
-@pytest.mark.parametrize("executor", ["process"])
+@pytest.mark.parametrize("executor", ["thread", "process"])
 def test_sync_only_executors_refuse_an_async_objective(executor: str) -> None:
     space = at.SearchSpace({"x": at.Float(low=0, high=1)})
 
@@ -535,6 +537,51 @@ def test_sync_only_executors_refuse_an_async_objective(executor: str) -> None:
         r"'_async_objective' is async; use executor='inline' \(or 'auto'",
     ):
         at.tune(_async_objective, space, executor=executor, max_trials=2, run_dir=False)
+
+
+@pytest.mark.parametrize("executor", ["auto", "inline"])
+def test_async_objectives_run_on_auto_and_inline(executor: str) -> None:
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+    result = at.tune(
+        _async_objective,
+        space,
+        strategy=Scatter(),
+        executor=executor,
+        max_trials=4,
+        trial_timeout_s=5,
+        run_dir=False,
+    )
+
+    assert result.status_counts == {"ok": 4}
+
+
+@pytest.mark.parametrize("executor", ["inline", "thread", "process"])
+def test_a_sync_objective_returning_a_coroutine_fails_its_trials_quietly(
+    executor: str,
+) -> None:
+    """It looks sync, so no executor awaits it: each trial fails, saying why."""
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = at.tune(
+            lambda p: _async_objective(p),
+            space,
+            strategy=Scatter(),
+            executor=executor,
+            max_trials=3,
+            run_dir=False,
+        )
+        gc.collect()  # an unclosed coroutine warns when it is collected
+
+    assert result.status_counts == {"failed": 3}
+    assert result.trials[0].error == (
+        "TypeError: the objective returned an awaitable (coroutine), not a number "
+        "or an Evaluation; define it with `async def` so that it is awaited "
+        "(executor='inline' or 'auto')"
+    )
+    assert [str(w.message) for w in caught] == []
 
 
 def _square_in_worker(params: dict[str, Any]) -> at.Evaluation:
