@@ -7,8 +7,11 @@ trial knows its worker, a trial that runs past its time limit, or a worker
 that dies, costs only that trial: the worker is killed or reaped and a new
 one started (it receives the objective again) when next needed.
 
-Workers watch their parent and exit if it disappears, so a killed run
-leaves no process behind.
+Each worker leads a session (and process group) of its own, and is always
+stopped by killing that whole group, so processes an objective started
+(a subprocess, a helper server) go with it: at a timeout, when the worker
+dies, and when the pool closes. Workers watch their parent and kill their
+group if it disappears, so a killed run leaves no process behind.
 """
 
 from __future__ import annotations
@@ -63,19 +66,33 @@ def timed_out(time_limit: float, started: float) -> Outcome:
     return Outcome(TrialStatus.TIMEOUT, None, error, started, time.time())
 
 
-def _watch_parent(parent_pid: int) -> None:
+def _lead_own_group() -> bool:
+    """Start a new session; whether this process now leads a group of its own."""
+    with contextlib.suppress(OSError):  # EPERM: already leads its group
+        os.setsid()
+    return os.getpgrp() == os.getpid()
+
+
+def _watch_parent(parent_pid: int, own_group: bool) -> None:
     while True:
         time.sleep(_PARENT_CHECK_S)
         if os.getppid() != parent_pid:
-            os._exit(70)  # the run is gone: don't finish a fit nobody will read
+            # the run is gone: don't finish a fit nobody will read
+            if own_group:
+                os.killpg(0, signal.SIGKILL)  # this worker and what it started
+            os._exit(70)
 
 
 def _worker_main(
     conn: Connection, payload: bytes, threads: int, parent_pid: int
 ) -> None:
     """Entry point of a worker process."""
+    own_group = _lead_own_group()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    watch = threading.Thread(
+        target=_watch_parent, args=(parent_pid, own_group), daemon=True
+    )
+    watch.start()
     limit_threads(threads)
     try:
         objective = cloudpickle.loads(payload)
@@ -83,7 +100,7 @@ def _worker_main(
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     limit_threads(threads)  # loading may have brought in BLAS/OpenMP
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", own_group))
     while True:
         try:
             message = conn.recv()
@@ -99,13 +116,21 @@ def _worker_main(
 class _Worker:
     process: Any
     conn: Connection
+    own_group: bool = False  # set once the worker said it leads its own group
 
     @property
     def pid(self) -> int:
         return int(self.process.pid)
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        """Kill the worker and, if it leads one, its whole process group."""
+        if self.own_group:
+            # The group outlives its leader while any member lives, and its id
+            # stays taken until then: this reaches a dead worker's orphans too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+        elif self.process.is_alive():
+            # not ready yet: the objective has not run, so nothing else to stop
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
         self.process.join(_STOP_GRACE_S)
@@ -222,6 +247,7 @@ class WorkerPool:
                 "Objectives must be picklable with cloudpickle; use executor='thread' "
                 "for ones that are not"
             )
+        worker.own_group = bool(message[1])
         logger.debug(
             "worker %d ready in %.3f s", worker.pid, time.perf_counter() - began
         )
@@ -234,7 +260,7 @@ class WorkerPool:
             self._idle.remove(worker)
 
     async def aclose(self) -> None:
-        """Stop every worker: ask politely, then kill what is left."""
+        """Stop every worker: ask politely, then kill each one's process group."""
         workers, self._all, self._idle = list(self._all), set(), []
         for worker in workers:
             with contextlib.suppress(OSError):

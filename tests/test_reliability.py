@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,12 @@ def comparable(result: at.TuneResult) -> list[tuple[Any, ...]]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # -- failures, timeouts, dead workers ---------------------------------------------
@@ -86,6 +88,61 @@ class Fixed(at.StepStrategy):
 
     def propose(self, state: at.SearchState, rng: np.random.Generator) -> None:
         return None
+
+
+def _gone_soon(pids: set[int], timeout: float = 5.0) -> set[int]:
+    """Poll up to ``timeout`` seconds; the pids of ``pids`` still alive then."""
+    deadline = time.monotonic() + timeout
+    while (alive := {pid for pid in pids if _alive(pid)}) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    return alive
+
+
+def _recorded_pids(folder: Path) -> set[int]:
+    return {int(pid) for f in folder.glob("*.pids") for pid in f.read_text().split()}
+
+
+def _start_child(folder: Path) -> None:
+    """Start ``sleep 60`` and record this process's pid and the child's."""
+    child = subprocess.Popen(["sleep", "60"])
+    (folder / f"{os.getpid()}.pids").write_text(f"{os.getpid()} {child.pid}")
+
+
+def _child_then_hang(params: dict[str, Any], *, folder: Path) -> float:
+    _start_child(folder)
+    if params["x"] < 0.5:
+        time.sleep(60)
+    return float(params["x"])
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        pytest.param(0.2, id="killed-at-timeout"),
+        pytest.param(0.7, id="left-running-at-close"),
+    ],
+)
+def test_no_process_started_by_an_objective_outlives_the_run(
+    tmp_path: Path, x: float
+) -> None:
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+    result = at.tune(
+        partial(_child_then_hang, folder=tmp_path),
+        space,
+        strategy=Fixed(),
+        start=[{"x": x}],
+        executor="process",
+        trial_timeout_s=1.0,
+        run_dir=False,
+    )
+
+    assert len(result.trials) == 1
+    pids = _recorded_pids(tmp_path)
+    assert len(pids) == 2, "the worker and its child"
+    assert not _gone_soon(pids), "a process started by the objective survived"
 
 
 def test_timeout_needs_an_executor_that_can_stop_the_fit() -> None:
