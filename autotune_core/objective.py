@@ -164,10 +164,13 @@ class SklearnObjective:
         (a shuffling splitter without ``random_state`` included).
     scoring
         A scorer name, a callable, or several (a list or dict) for
-        multi-metric scoring; ``None`` uses the estimator's ``score``.
+        multi-metric scoring; ``None`` uses the estimator's ``score``. A
+        callable may return a dict of several metrics, as in scikit-learn.
     metric
-        With several scorers, the one that guides the search; the first by
-        default. The others are recorded in ``Trial.metrics``.
+        With several scorers, or a callable returning several metrics, the
+        one that guides the search; by default the first (for a callable,
+        the first key of the dict it returns). The others are recorded in
+        ``Trial.metrics``.
     groups
         Group labels for group-aware splitters.
     fit_params
@@ -240,14 +243,19 @@ class SklearnObjective:
             raise ConfigError(f"cv={cv!r} cannot split the data: {exc}") from None
 
     @staticmethod
-    def _primary_metric(scoring: Any, metric: str | None) -> str:
+    def _primary_metric(scoring: Any, metric: str | None) -> str | None:
+        """The guiding metric; ``None`` for the first a callable scorer returns."""
+        if callable(scoring):
+            return metric
+
         several = isinstance(scoring, Sequence) and not isinstance(scoring, str)
         if several or isinstance(scoring, Mapping):
             names = list(scoring)
         else:
             if metric is not None:
                 raise ConfigError(
-                    f"metric={metric!r} needs several scorers in scoring="
+                    f"metric={metric!r} needs several scorers in scoring= (a list, "
+                    "a dict, or a callable returning a dict of metrics)"
                 )
             return "score"
         if not names:
@@ -270,6 +278,18 @@ class SklearnObjective:
         if steps:
             est = steps[-1][1]
         return type(est).__name__
+
+    def _guide(self, scores: Mapping[str, Any]) -> str:
+        """The name of the metric that guides the search, among ``scores``."""
+        if self.metric is None:
+            return next(iter(scores))
+
+        if self.metric not in scores:
+            raise ConfigError(
+                f"metric={self.metric!r} is not among the metrics the scorer "
+                f"returned: {list(scores)!r}"
+            )
+        return self.metric
 
     def check_space(self, space: SearchSpace) -> None:
         """Raise :class:`ParameterNameError` for a space name the estimator lacks."""
@@ -315,7 +335,8 @@ class SklearnObjective:
         scores: list[float] = []
         for split in self.splits[:-1]:
             results.append(self._cross_validate(estimator, [split]))
-            scores.extend(results[-1][f"test_{self.metric}"].tolist())
+            fold = _test_scores(results[-1])
+            scores.extend(np.asarray(fold[self._guide(fold)]).tolist())
             if self.racing.should_stop(
                 scores,
                 context.incumbent_fold_scores,
@@ -356,20 +377,26 @@ class SklearnObjective:
             key: np.concatenate([np.asarray(r[key]) for r in results])
             for key in results[0]
         }
-        scores = {
-            key.removeprefix("test_"): values
-            for key, values in merged.items()
-            if key.startswith("test_")
-        }
-        metrics = {k: float(np.mean(v)) for k, v in scores.items() if k != self.metric}
+        scores = _test_scores(merged)
+        guide = self._guide(scores)
+        metrics = {k: float(np.mean(v)) for k, v in scores.items() if k != guide}
         return Evaluation.from_folds(
-            scores[self.metric].tolist(),
+            scores[guide].tolist(),
             fit_times=merged["fit_time"].tolist(),
             score_times=merged["score_time"].tolist(),
             metrics=metrics,
             warnings=_summarise(caught),
             pruned=pruned,
         )
+
+
+def _test_scores(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-fold scores in a ``cross_validate`` result, by metric name."""
+    return {
+        key.removeprefix("test_"): values
+        for key, values in result.items()
+        if key.startswith("test_")
+    }
 
 
 def _as_racing(racing: Racing | bool | None) -> Racing | None:

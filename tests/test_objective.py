@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
@@ -109,6 +110,89 @@ def test_multi_metric_scoring_guides_by_the_chosen_metric(
     )
     assert evaluation.score == pytest.approx(expected.mean())
     assert set(evaluation.metrics) == {"accuracy"}
+
+
+def _f1_and_accuracy(
+    estimator: object, X: np.ndarray, y: np.ndarray
+) -> dict[str, float]:
+    """A callable scorer returning several metrics, as scikit-learn allows."""
+    predicted = estimator.predict(X)  # type: ignore[attr-defined]
+    return {
+        "f1": float(f1_score(y, predicted, average="macro")),
+        "accuracy": float(accuracy_score(y, predicted)),
+    }
+
+
+_SCORER_NAMES = {"f1": "f1_macro", "accuracy": "accuracy"}
+
+
+def _cv_mean(X: np.ndarray, y: np.ndarray, metric: str) -> float:
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0)
+    scores = cross_val_score(tree, X, y, cv=3, scoring=_SCORER_NAMES[metric])
+    return float(scores.mean())
+
+
+@pytest.mark.parametrize(
+    ("metric", "guide", "other"),
+    [
+        pytest.param(None, "f1", "accuracy", id="first-key"),
+        pytest.param("accuracy", "accuracy", "f1", id="chosen"),
+    ],
+)
+def test_a_callable_scorer_returning_several_metrics(
+    iris: tuple[np.ndarray, np.ndarray], metric: str | None, guide: str, other: str
+) -> None:
+    X, y = iris
+    tree = DecisionTreeClassifier(random_state=0)
+    objective = at.SklearnObjective(
+        tree, X, y, cv=3, scoring=_f1_and_accuracy, metric=metric
+    )
+
+    evaluation = objective({"max_depth": 2})
+
+    assert evaluation.score == pytest.approx(_cv_mean(X, y, guide))
+    assert evaluation.metrics == {other: pytest.approx(_cv_mean(X, y, other))}
+
+
+def test_a_callable_scorer_with_several_metrics_tunes_and_races(
+    iris: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = iris
+    objective = at.SklearnObjective(
+        DecisionTreeClassifier(random_state=0),
+        X,
+        y,
+        cv=3,
+        scoring=_f1_and_accuracy,
+        racing=at.Racing(min_folds=2),
+    )
+    space = at.SearchSpace({"max_depth": at.Int(low=1, high=6, start=1)})
+
+    result = at.tune(
+        objective, space, max_trials=6, seed=0, executor="inline", run_dir=False
+    )
+
+    assert result.status_counts.get("failed", 0) == 0
+    assert all(set(t.metrics) == {"accuracy"} for t in result.trials)
+
+
+def test_a_metric_the_callable_scorer_does_not_return(
+    iris: tuple[np.ndarray, np.ndarray],
+) -> None:
+    X, y = iris
+    objective = at.SklearnObjective(
+        LogisticRegression(max_iter=500), X, y, cv=3, scoring=_accuracy, metric="f1"
+    )
+
+    with pytest.raises(
+        at.ConfigError,
+        match=r"metric='f1' is not among the metrics the scorer returned: \['score'\]",
+    ):
+        objective({"C": 1.0})
+
+
+def _accuracy(estimator: object, X: np.ndarray, y: np.ndarray) -> float:
+    return float(accuracy_score(y, estimator.predict(X)))  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
