@@ -39,25 +39,30 @@ def _alive(pid: int) -> bool:
 # -- failures, timeouts, dead workers ---------------------------------------------
 
 
-def _misbehave(params: dict[str, Any]) -> at.Evaluation:
-    """Hangs, dies or raises depending on x; reports its pid."""
+def _misbehave(params: dict[str, Any], *, folder: Path) -> at.Evaluation:
+    """Hangs, dies or raises depending on x; records its pid (and a child's)."""
     x = params["x"]
+    (folder / f"{os.getpid()}.pids").write_text(str(os.getpid()))
     if x == 0.1:
+        _start_child(folder)
         time.sleep(60)
     if x == 0.2:
+        _start_child(folder)
         os._exit(3)
     if x == 0.3:
         raise RuntimeError("boom")
     return at.Evaluation(score=x, metrics={"pid": float(os.getpid())})
 
 
-def test_hanging_dying_and_raising_trials_in_worker_processes() -> None:
+def test_hanging_dying_and_raising_trials_in_worker_processes(tmp_path: Path) -> None:
     space = at.SearchSpace({"x": at.Float(low=0, high=1)})
     starts = [{"x": 0.1}, {"x": 0.2}, {"x": 0.3}, {"x": 0.4}, {"x": 0.5}]
+    folder = tmp_path / "pids"
+    folder.mkdir()
 
     began = time.monotonic()
     result = at.tune(
-        _misbehave,
+        partial(_misbehave, folder=folder),
         space,
         strategy=Fixed(),
         start=starts,
@@ -77,8 +82,11 @@ def test_hanging_dying_and_raising_trials_in_worker_processes() -> None:
     assert by_x[0.4].ok and by_x[0.5].ok
     assert result.best_params == {"x": 0.5}
     assert elapsed < 30, "the hanging trial must not run its full minute"
-    pids = {int(t.metrics["pid"]) for t in result.trials if "pid" in t.metrics}
-    assert pids and not any(_alive(pid) for pid in pids), "no worker outlives the run"
+    pids = _recorded_pids(folder)
+    # the hung and the dead worker, their two children, and one more worker at least
+    assert len(pids) >= 5
+    assert {int(t.metrics["pid"]) for t in result.trials if "pid" in t.metrics} <= pids
+    assert not _gone_soon(pids), "no worker, and no child of one, outlives the run"
 
 
 class Fixed(at.StepStrategy):
