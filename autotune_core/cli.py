@@ -287,8 +287,7 @@ def _run(args: argparse.Namespace, out: Console, err: Console) -> int:
         concurrency=args.concurrency,
         executor=args.executor,
     )
-    has_console = any(spec.name == "console" for spec in experiment.reporters)
-    reporters = [] if has_console else [_console_reporter(args, err)]
+    reporters = _cli_reporters(experiment, args, err)
     result = experiment.run(reporters=reporters, run_dir=args.run_dir, **overrides)
     return _summarise(result, out)
 
@@ -300,9 +299,8 @@ def _resume(args: argparse.Namespace, out: Console, err: Console) -> int:
         concurrency=args.concurrency,
         executor=args.executor,
     )
-    result = Experiment.resume(
-        args.folder, reporters=[_console_reporter(args, err)], **overrides
-    )
+    reporters = _cli_reporters(Experiment.from_run_folder(args.folder), args, err)
+    result = Experiment.resume(args.folder, reporters=reporters, **overrides)
     return _summarise(result, out)
 
 
@@ -363,6 +361,15 @@ def _replay(events: Sequence[Event], reporter: Reporter) -> None:
 def _given(**options: Any) -> dict[str, Any]:
     """The options that were given on the command line."""
     return {name: value for name, value in options.items() if value is not None}
+
+
+def _cli_reporters(
+    experiment: Experiment, args: argparse.Namespace, err: Console
+) -> list[Reporter]:
+    """The console reporter, unless the experiment lists its own."""
+    if any(spec.name == "console" for spec in experiment.reporters):
+        return []
+    return [_console_reporter(args, err)]
 
 
 def _console_reporter(args: argparse.Namespace, err: Console) -> Reporter:

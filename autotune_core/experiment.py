@@ -606,6 +606,22 @@ class Experiment(_Section):
         )
 
     @classmethod
+    def from_run_folder(cls, folder: str | Path) -> Experiment:
+        """The experiment that :meth:`run` kept in the run folder ``folder``.
+
+        Raises :class:`~autotune_core.ConfigError` if the run was not started
+        from an experiment.
+        """
+        path = Path(folder) / EXPERIMENT_FILE
+        if not path.is_file():
+            raise ConfigError(
+                f"{str(folder)!r} has no {EXPERIMENT_FILE}: only runs started from an "
+                "experiment (autotune run, autotune demo) can be resumed here; "
+                "resume others with autotune_core.tune(..., resume=folder)"
+            )
+        return cls.model_validate(read_config_file(path))
+
+    @classmethod
     def resume(
         cls,
         folder: str | Path,
@@ -619,14 +635,7 @@ class Experiment(_Section):
         history, strategy state and random state from its event log.
         ``overrides`` (``max_trials=...``) extend or change the run config.
         """
-        path = Path(folder) / EXPERIMENT_FILE
-        if not path.is_file():
-            raise ConfigError(
-                f"{str(folder)!r} has no {EXPERIMENT_FILE}: only runs started from an "
-                "experiment (autotune run, autotune demo) can be resumed here; "
-                "resume others with autotune_core.tune(..., resume=folder)"
-            )
-        experiment = cls.model_validate(read_config_file(path))
+        experiment = cls.from_run_folder(folder)
         objective = experiment.build_objective()
         plugins = [*experiment.build_reporters(), *reporters]
         return tune(objective, None, resume=folder, reporters=plugins, **overrides)

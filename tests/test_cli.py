@@ -147,6 +147,25 @@ def test_run_with_live_progress_reports_on_stderr(
     assert len(at.load_run(tmp_path / folder).trials) == 3
 
 
+def test_a_console_in_the_experiment_is_the_only_one_on_run_and_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    console = {"name": "console", "options": {"quiet": True}}
+    config = write_config(tmp_path / "svc.json", reporters=[console])
+    run = tmp_path / "run"
+
+    assert main(["run", str(config), "--run-dir", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("stopped because") == 1
+    assert "tuning SVC" not in err  # the experiment's console is quiet
+
+    assert main(["resume", str(run), "--max-trials", "5"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("stopped because") == 1
+    assert "resuming SVC" not in err
+    assert len(at.load_run(run).trials) == 5
+
+
 def test_run_on_csv_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = "\n".join(f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}" for i in range(40))
     (tmp_path / "table.csv").write_text("a,b,target\n" + rows + "\n", encoding="utf-8")
