@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from autotune_core.exceptions import RunFolderError
@@ -59,7 +60,12 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted(Event):
-    """A run began; carries everything needed to read the rest of the log."""
+    """A run began; carries everything needed to read the rest of the log.
+
+    ``run_dir`` is the run folder, or ``None`` for a run without one. Only
+    live reporters see it: it is not written to the log (the folder may be
+    moved), so an event read back from a log has ``None``.
+    """
 
     kind: ClassVar[str] = "run_started"
     name: str
@@ -70,6 +76,7 @@ class RunStarted(Event):
     acceptance: dict[str, Any]
     objective: str
     versions: dict[str, str] = field(default_factory=dict)
+    run_dir: Path | None = field(default=None, compare=False)
 
     def _payload(self) -> dict[str, Any]:
         return {

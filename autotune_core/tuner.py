@@ -298,6 +298,7 @@ class Tuner:
             "acceptance": _describe(self.acceptance),
             "objective": self.objective_name,
             "versions": _versions(),
+            "run_dir": self.run_dir,
         }
         if self._resumed is None:
             return RunStarted(**fields)

@@ -21,14 +21,15 @@ FALLBACK_NAME = "autotune-run"
 def default_path(event: RunStarted | None, suffix: str) -> Path:
     """Where a reporter given no ``path`` writes: ``<run name><suffix>``.
 
-    The file goes in the run folder when the event names one, otherwise in
-    the working directory.
+    The file goes in the run folder when the event names one, otherwise
+    (``run_dir=False``, or events read back from a log) in the working
+    directory.
     """
-    name = FALLBACK_NAME if event is None else safe_name(event.name)
-    # TODO: RunStarted carries no run folder yet; when it does, reporters
-    # given no path write into it instead of the working directory.
-    folder = getattr(event, "run_dir", None)
-    return Path(folder or ".") / f"{name}{suffix}"
+    if event is None:
+        return Path(f"{FALLBACK_NAME}{suffix}")
+
+    folder = event.run_dir or Path()
+    return folder / f"{safe_name(event.name)}{suffix}"
 
 
 def safe_name(name: str) -> str:

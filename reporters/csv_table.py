@@ -54,7 +54,8 @@ class CsvReporter(Reporter):
     ----------
     path
         The file to write; its folder is created if needed. By default
-        ``<run name>.csv`` in the working directory.
+        ``<run name>.csv`` in the run folder (in the working directory for
+        a run with ``run_dir=False``).
     params
         Parameter columns, in order; by default those of the run's space.
         The columns are fixed by the header: a parameter added later by a

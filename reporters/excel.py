@@ -55,7 +55,8 @@ class ExcelReporter(Reporter):
     ----------
     path
         The ``.xlsx`` file to write; its folder is created if needed. By
-        default ``<run name>.xlsx`` in the working directory.
+        default ``<run name>.xlsx`` in the run folder (in the working
+        directory for a run with ``run_dir=False``).
     params
         Parameter columns, in order; by default the run's parameters, in
         the space's order, with parameters added by a space change after.

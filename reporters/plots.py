@@ -73,7 +73,8 @@ class PlotReporter(Reporter):
     ----------
     path
         Folder for the PNG files, created if needed. By default
-        ``<run name>-plots`` in the working directory.
+        ``<run name>-plots`` in the run folder (in the working directory
+        for a run with ``run_dir=False``).
     params
         Parameters to trace, in order; by default every parameter of the run.
     max_params

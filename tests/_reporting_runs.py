@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import autotune_core as at
 
@@ -36,8 +36,11 @@ def objective(params: dict[str, Any]) -> at.Evaluation:
     return at.Evaluation(score=score, score_std=0.01, fit_time=0.01 * params["depth"])
 
 
-def make_run(folder: Path, *, trials: int = 60, **options: Any) -> at.TuneResult:
-    """Tune :func:`objective` over :data:`SPACE`, recording into ``folder``."""
+def make_run(
+    folder: Path | Literal[False], *, trials: int = 60, **options: Any
+) -> at.TuneResult:
+    """Tune :func:`objective` over :data:`SPACE`, recording into ``folder``
+    (``False``: no run folder)."""
     return at.tune(
         objective,
         SPACE,

@@ -14,6 +14,7 @@ from _reporting_runs import SPACE, make_run, replay
 import autotune_core as at
 from autotune_core.testing import HOSTILE_TEXTS, event_stream
 from reporters import CsvReporter
+from reporters._files import safe_name
 from reporters.columns import LEADING_COLUMNS, TRAILING_COLUMNS
 from reporters.csv_table import FORMULA_STARTS, csv_field, neutralise
 
@@ -118,6 +119,20 @@ def test_fields(value: Any, field: str) -> None:
 )
 def test_no_hostile_text_starts_a_formula(text: str) -> None:
     assert not csv_field(text).startswith(FORMULA_STARTS)
+
+
+@pytest.mark.parametrize(
+    "in_folder",
+    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
+)
+def test_given_no_path_it_writes_into_the_run_folder(
+    tmp_path: Path, in_folder: bool
+) -> None:
+    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
+    result = make_run(folder if in_folder else False, trials=5, reporters=["csv"])
+
+    name = f"{safe_name(result.name)}.csv"
+    assert sorted(tmp_path.rglob("*.csv")) == [folder / name]
 
 
 def test_rows_are_flushed_as_trials_finish(tmp_path: Path) -> None:

@@ -412,6 +412,20 @@ def test_default_path_is_named_after_the_run(tmp_path: Path) -> None:
     assert (tmp_path / reporter.path).is_file()
 
 
+@pytest.mark.parametrize(
+    "in_folder",
+    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
+)
+def test_given_no_path_it_writes_into_the_run_folder(
+    tmp_path: Path, in_folder: bool
+) -> None:
+    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
+    result = make_run(folder if in_folder else False, trials=5, reporters=["excel"])
+
+    name = f"{safe_name(result.name)}.xlsx"
+    assert sorted(tmp_path.rglob("*.xlsx")) == [folder / name]
+
+
 def test_a_run_without_trials_gives_a_valid_workbook(tmp_path: Path) -> None:
     reporter = ExcelReporter(path=tmp_path / "empty.xlsx")
     for event in event_stream(0, seed=0):

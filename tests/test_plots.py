@@ -16,6 +16,7 @@ from PIL import Image
 import autotune_core as at
 from reporters import History, PlotReporter
 from reporters import plots as plots_module
+from reporters._files import safe_name
 from reporters.plots import PARAMETER_TRACE, SCORE_BY_TIME, SCORE_BY_TRIAL
 
 FILES = [PARAMETER_TRACE, SCORE_BY_TIME, SCORE_BY_TRIAL]
@@ -47,6 +48,23 @@ def test_three_pngs_are_written(run: at.TuneResult, tmp_path: Path) -> None:
             # not a blank page: the plot drew in several colours
             colours = np.unique(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)
             assert len(colours) > 20
+
+
+@pytest.mark.parametrize(
+    "in_folder",
+    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
+)
+def test_given_no_path_it_writes_into_the_run_folder(
+    tmp_path: Path, in_folder: bool
+) -> None:
+    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
+    reporter = PlotReporter(dpi=20)
+    result = make_run(folder if in_folder else False, trials=5, reporters=[reporter])
+
+    plots = folder / f"{safe_name(result.name)}-plots"
+    assert sorted(p.relative_to(plots) for p in tmp_path.rglob("*.png")) == [
+        Path(name) for name in FILES
+    ]
 
 
 def test_score_plot_shows_every_score_and_the_best_so_far(
