@@ -240,17 +240,30 @@ class RunFolder:
         return folder
 
     def repair_log(self) -> None:
-        """Cut a last line left unfinished by a crash, so appending is safe."""
-        with self.events_path.open("rb+") as log:
-            data = log.read()
-            end = data.rfind(b"\n") + 1
-            if end < len(data):
-                logger.warning(
-                    "%s: dropped an unfinished last line (%d bytes) before resuming",
-                    self.events_path,
-                    len(data) - end,
-                )
-                log.truncate(end)
+        """Make the log safe to append to after a crash.
+
+        A damaged last line (see :func:`read_events`) is cut off; a last
+        event that is whole but lost its newline gets one back.
+        """
+        path = self.events_path
+        data = _read_log(path)
+        start, end = _last_line(data)
+        whole = _is_event(data[start:end])
+        if start == end or (whole and data.endswith(b"\n")):
+            return
+
+        with path.open("rb+") as log:
+            if whole:
+                log.seek(0, os.SEEK_END)
+                log.write(b"\n")
+                return
+
+            logger.warning(
+                "%s: dropped an unfinished last line (%d bytes) before resuming",
+                path,
+                len(data) - start,
+            )
+            log.truncate(start)
 
 
 def default_run_name(objective_name: str) -> str:
@@ -278,25 +291,78 @@ def _unique(path: Path) -> Path:
 def read_events(path: str | Path) -> Iterator[Event]:
     """Events from an ``events.jsonl`` file, in order.
 
-    A last line cut off mid-write (a crash) is skipped with a warning; a
-    broken line elsewhere is a :class:`RunFolderError` naming its number.
+    A last line that is not a JSON event (cut off mid-write by a crash, even
+    inside a character, or garbage a disk left) is skipped with a warning; a
+    line elsewhere that is not UTF-8 text or not a JSON event is a
+    :class:`RunFolderError` naming the file and the line's number.
     """
     path = Path(path)
+    data = _read_log(path)
+    lines = data.split(b"\n")
+    last = _last_line_index(lines)
+    for index, line in enumerate(lines[: last + 1]):
+        if not line.strip():
+            continue
+
+        try:
+            event = event_from_dict(_parse_line(line))
+        except _BrokenLine as exc:
+            if index == last:
+                logger.warning("%s: last line is incomplete and was skipped", path)
+                return
+            raise RunFolderError(f"{path}:{index + 1}: {exc}") from None
+        except RunFolderError as exc:
+            raise RunFolderError(f"{path}:{index + 1}: {exc}") from None
+        yield event
+
+
+class _BrokenLine(Exception):
+    """A line of the log that is not UTF-8 text, or not a JSON object."""
+
+
+def _read_log(path: Path) -> bytes:
     try:
-        lines = path.read_text(encoding="utf-8").split("\n")
+        return path.read_bytes()
     except OSError as exc:
         raise RunFolderError(
             f"cannot read event log {str(path)!r}: {exc.strerror}"
         ) from None
-    last = len(lines) - 1
-    for index, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            if index == last:
-                logger.warning("%s: last line is incomplete and was skipped", path)
-                return
-            raise RunFolderError(f"{path}:{index + 1}: not a JSON event") from None
-        yield event_from_dict(data)
+
+
+def _parse_line(line: bytes) -> dict[str, Any]:
+    """The JSON object on ``line``; :class:`_BrokenLine` if there is none."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BrokenLine(f"not UTF-8 text (byte {exc.start + 1})") from None
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise _BrokenLine("not a JSON event")
+    return data
+
+
+def _is_event(line: bytes) -> bool:
+    """Whether ``line`` holds a JSON object."""
+    try:
+        _parse_line(line)
+    except _BrokenLine:
+        return False
+    return True
+
+
+def _last_line_index(lines: list[bytes]) -> int:
+    """Index of the last line that is not blank (``-1`` if there is none)."""
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].strip():
+            return index
+    return -1
+
+
+def _last_line(data: bytes) -> tuple[int, int]:
+    """Where the last line of ``data`` that is not blank starts and ends."""
+    end = len(data.rstrip())
+    return data.rfind(b"\n", 0, end) + 1, end

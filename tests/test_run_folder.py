@@ -84,6 +84,170 @@ def test_a_broken_line_in_the_middle_is_an_error(
         at.load_run(tmp_path / "run")
 
 
+_GREEK = at.SearchSpace(
+    {
+        "letter": at.Categorical(choices=("αβγ", "δεζ", "ηθι")),
+        "x": at.Float(low=0, high=1),
+    }
+)
+
+
+def _greek(params: dict[str, Any]) -> float:
+    return float(params["x"]) + float(params["letter"] == "δεζ")
+
+
+def _greek_run(run_dir: Path, *, max_trials: int = 6) -> at.TuneResult:
+    return at.tune(
+        _greek,
+        _GREEK,
+        max_trials=max_trials,
+        seed=2,
+        executor="inline",
+        run_dir=run_dir,
+    )
+
+
+def _cut_inside_a_character(line: bytes) -> bytes:
+    first = next(i for i, byte in enumerate(line) if byte >= 0x80)
+    return line[: first + 1]  # one byte of a two-byte character
+
+
+# how a crash (or a disk) can leave the last line of a log
+DAMAGED_ENDS = [
+    pytest.param(lambda line: line[: len(line) // 2], id="cut-json"),
+    pytest.param(_cut_inside_a_character, id="cut-inside-a-utf8-character"),
+    pytest.param(lambda line: b"\xff\xfe\x00garbage\n", id="garbage-bytes"),
+    pytest.param(lambda line: b"\x00" * 40, id="nul-bytes"),
+]
+
+
+def _damage_the_end(log: Path, damage: Any) -> int:
+    """Damage the last trial_finished, drop what follows; trials left intact."""
+    lines = log.read_bytes().splitlines(keepends=True)
+    last = max(i for i, line in enumerate(lines) if b'"trial_finished"' in line)
+    assert not lines[last].isascii()
+    log.write_bytes(b"".join(lines[:last]) + damage(lines[last]))
+    return sum(b'"trial_finished"' in line for line in lines[:last])
+
+
+@pytest.mark.parametrize("damage", DAMAGED_ENDS)
+def test_a_damaged_last_line_is_skipped(
+    tmp_path: Path, damage: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _greek_run(tmp_path / "run")
+    intact = _damage_the_end(tmp_path / "run" / "events.jsonl", damage)
+
+    loaded = at.load_run(tmp_path / "run")
+
+    assert loaded.stop_reason == "incomplete"
+    assert len(loaded.trials) == intact
+    assert "last line is incomplete and was skipped" in caplog.text
+
+
+@pytest.mark.parametrize("damage", DAMAGED_ENDS)
+def test_resuming_a_damaged_log_repairs_it(
+    tmp_path: Path, damage: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _greek_run(tmp_path / "run", max_trials=4)
+    log = tmp_path / "run" / "events.jsonl"
+    intact = _damage_the_end(log, damage)
+
+    resumed = at.tune(
+        _greek,
+        None,
+        resume=tmp_path / "run",
+        max_trials=intact + 3,
+        executor="inline",
+    )
+
+    assert "before resuming" in caplog.text
+    assert resumed.stop_reason == "max_trials"
+    assert [t.number for t in resumed.trials] == list(range(len(resumed.trials)))
+    data = log.read_bytes()
+    assert data.endswith(b"\n")
+    assert all(json.loads(line.decode("utf-8")) for line in data.splitlines())
+    loaded = at.load_run(tmp_path / "run")
+    assert loaded.stop_reason == "max_trials"
+    assert len(loaded.trials) == len(resumed.trials)
+
+
+def test_an_unfinished_line_that_parses_is_kept_on_resume(tmp_path: Path) -> None:
+    """The crash came between the event and its newline: the event counts."""
+    _greek_run(tmp_path / "run", max_trials=4)
+    log = tmp_path / "run" / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    kept = b"".join(lines[:-1]).rstrip(b"\n")  # no run_finished, no last newline
+    log.write_bytes(kept)
+    before = len(at.load_run(tmp_path / "run").trials)
+
+    resumed = at.tune(
+        _greek,
+        None,
+        resume=tmp_path / "run",
+        max_trials=6,
+        executor="inline",
+    )
+
+    assert before == 4
+    assert resumed.trials[:4] == at.load_run(tmp_path / "run").trials[:4]
+    assert log.read_bytes().startswith(kept + b"\n"), "every event is kept"
+    assert all(json.loads(line) for line in log.read_bytes().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        pytest.param(b"\xff\xfe{}\n", "not UTF-8 text", id="undecodable"),
+        pytest.param(b'{"v": \xce\n', "not UTF-8 text", id="cut-character"),
+        pytest.param(b"[1, 2]\n", "not a JSON event", id="not-an-object"),
+    ],
+)
+def test_a_bad_line_in_the_middle_is_an_error_naming_it(
+    quadratic_space: at.SearchSpace, tmp_path: Path, line: bytes, problem: str
+) -> None:
+    _run(quadratic_space, tmp_path / "run")
+    log = tmp_path / "run" / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[3] = line
+    log.write_bytes(b"".join(lines))
+
+    with pytest.raises(at.RunFolderError, match=rf"events.jsonl:4: {problem}"):
+        at.load_run(tmp_path / "run")
+    with pytest.raises(at.RunFolderError, match=rf"events.jsonl:4: {problem}"):
+        at.tune(quadratic, None, resume=tmp_path / "run")
+
+
+def test_report_and_resume_of_an_undecodable_log_are_user_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autotune_core.cli import main
+
+    experiment = {
+        "estimator": {"class": "sklearn.linear_model.LogisticRegression"},
+        "data": {"loader": "load_iris"},
+        "objective": {"cv": 2},
+        "space": {"C": {"kind": "float", "low": 0.1, "high": 10.0, "log": True}},
+        "run": {"max_trials": 3, "seed": 0, "executor": "inline"},
+    }
+    config = tmp_path / "experiment.json"
+    config.write_text(json.dumps(experiment), encoding="utf-8")
+    run = tmp_path / "run"
+    assert main(["run", str(config), "--quiet", "--run-dir", str(run)]) == 0
+    log = run / "events.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    lines[2] = b"\x80\x81\n"
+    log.write_bytes(b"".join(lines))
+    capsys.readouterr()
+
+    for command in (["report", str(run)], ["resume", str(run), "--quiet"]):
+        code = main(command)
+
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "Traceback" not in err
+        assert "events.jsonl:3: not UTF-8 text" in err.replace("\n", ""), err
+
+
 def test_a_newer_log_version_is_refused(
     quadratic_space: at.SearchSpace, tmp_path: Path
 ) -> None:
