@@ -35,7 +35,7 @@ from autotune_core.exceptions import (
     TooManyFailuresError,
 )
 from autotune_core.experiment import Experiment, describe_validation_error
-from autotune_core.registry import create_reporter
+from autotune_core.registry import available, create_reporter
 from autotune_core.reporter import Reporter, RunControl
 from autotune_core.result import TuneResult
 from autotune_core.run_folder import RunFolder, read_events
@@ -176,6 +176,22 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no live progress, only the summary"
     )
+    _add_reporter_option(parser)
+
+
+def _add_reporter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reporter",
+        action="append",
+        default=[],
+        dest="reporters",
+        metavar="NAME",
+        help=(
+            "also report with the reporter registered as NAME, with its default "
+            f"options ({', '.join(available('reporters'))}); the files of csv, "
+            "excel and plots go in the run folder; repeatable"
+        ),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument(
         "--quiet", action="store_true", help="no live progress, only the summary"
     )
+    _add_reporter_option(resume)
     resume.set_defaults(handler=_resume)
     _add_common(resume, top=False)
     _add_report(commands)
@@ -269,7 +286,7 @@ def _add_report(commands: Any) -> None:
 def _demo(args: argparse.Namespace, out: Console, err: Console) -> int:
     experiment = Experiment.model_validate(DEMO)
     result = experiment.run(
-        reporters=[_console_reporter(args, err)],
+        reporters=_cli_reporters(experiment, args, err),
         run_dir=args.run_dir,
         max_trials=args.trials,
         max_time_s=_DEMO_MAX_TIME_S,
@@ -366,10 +383,15 @@ def _given(**options: Any) -> dict[str, Any]:
 def _cli_reporters(
     experiment: Experiment, args: argparse.Namespace, err: Console
 ) -> list[Reporter]:
-    """The console reporter, unless the experiment lists its own."""
-    if any(spec.name == "console" for spec in experiment.reporters):
-        return []
-    return [_console_reporter(args, err)]
+    """The console reporter, unless the experiment lists its own, and those
+    added with ``--reporter`` (each name once; the console is already there)."""
+    has_console = any(spec.name == "console" for spec in experiment.reporters)
+    reporters = [] if has_console else [_console_reporter(args, err)]
+    for name in dict.fromkeys(args.reporters):
+        if name != "console":
+            reporters.append(create_reporter(name))
+
+    return reporters
 
 
 def _console_reporter(args: argparse.Namespace, err: Console) -> Reporter:

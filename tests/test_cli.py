@@ -166,6 +166,51 @@ def test_a_console_in_the_experiment_is_the_only_one_on_run_and_resume(
     assert len(at.load_run(run).trials) == 5
 
 
+def test_reporters_added_by_name_write_into_the_run_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "svc.json")
+    run = tmp_path / "run"
+    names = ["csv", "excel", "csv", "console"]  # repeats add nothing
+    flags = [arg for name in names for arg in ("--reporter", name)]
+
+    assert main(["run", str(config), "--quiet", "--run-dir", str(run), *flags]) == 0
+
+    assert capsys.readouterr().err.count("stopped because") == 1
+    reports = sorted(p.suffix for p in run.iterdir() if p.suffix in (".csv", ".xlsx"))
+    assert reports == [".csv", ".xlsx"]
+
+    assert main(["resume", str(run), "--max-trials", "5", "--reporter", "csv"]) == 0
+    (table,) = run.glob("*.csv")
+    assert len(table.read_text(encoding="utf-8").splitlines()) == 1 + 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["run", "CONFIG", "--run-dir", "NEW"], id="run"),
+        pytest.param(["demo", "--run-dir", "NEW"], id="demo"),
+        pytest.param(["resume", "OLD"], id="resume"),
+    ],
+)
+def test_an_unknown_reporter_name_lists_the_known_ones(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "svc.json")
+    old, new = tmp_path / "old", tmp_path / "new"
+    assert main(["run", str(config), "--quiet", "--run-dir", str(old)]) == 0
+    capsys.readouterr()
+    paths = {"CONFIG": str(config), "NEW": str(new), "OLD": str(old)}
+
+    code = main([*(paths.get(arg, arg) for arg in command), "--reporter", "exel"])
+
+    assert_user_error(
+        code, capsys, r"unknown reporter 'exel'; known: console, csv, excel, jsonl"
+    )
+    assert not new.exists()
+    assert len(at.load_run(old).trials) == 3
+
+
 def test_run_on_csv_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = "\n".join(f"{i % 7},{(i * 3) % 5},{int(i % 7 > 3)}" for i in range(40))
     (tmp_path / "table.csv").write_text("a,b,target\n" + rows + "\n", encoding="utf-8")
