@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-import math
 import os
 import threading
 import warnings
@@ -213,24 +212,51 @@ def test_min_improvement_rejects_small_gains() -> None:
     assert rejected_better, "some improvements below the margin must have been rejected"
 
 
-def test_failed_trials_are_recorded_and_the_run_goes_on() -> None:
-    space = at.SearchSpace({"x": at.Float(low=0, high=1, start=0.5)})
+class StartsOnly(at.StepStrategy):
+    """Proposes nothing: only the start points run."""
 
-    def flaky(params: dict[str, Any]) -> float:
-        if params["x"] > 0.6:
-            raise ValueError(f"x too large: {params['x']}")
-        if params["x"] < 0.4:
-            return math.nan
-        return float(params["x"])
+    name = "starts-only"
 
-    result = at.tune(flaky, space, max_trials=40, seed=0, run_dir=False)
+    def propose(self, state: at.SearchState, rng: np.random.Generator) -> None:
+        return None
 
-    failed = [t for t in result.trials if t.status is at.TrialStatus.FAILED]
-    assert len(result.trials) == 40
-    assert failed
-    assert {t.error.split(":")[0] for t in failed} <= {"ValueError", "NonFiniteScore"}  # type: ignore[union-attr]
-    assert all(not t.accepted and t.score is None for t in failed)
-    assert 0.4 <= result.best_params["x"] <= 0.6
+
+def _score_named(params: dict[str, Any]) -> float:
+    """The score its ``kind`` names (``"nan"``, ``"inf"``, ...), or raises."""
+    if params["kind"] == "raise":
+        raise ValueError("not today")
+    return float(params["kind"])
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_non_finite_scores_and_errors_fail_their_trials(executor: str) -> None:
+    kinds = ("nan", "inf", "-inf", "raise", "0.5")
+    space = at.SearchSpace({"kind": at.Categorical(choices=kinds)})
+
+    result = at.tune(
+        _score_named,
+        space,
+        strategy=StartsOnly(),
+        start=[{"kind": kind} for kind in kinds],
+        executor=executor,
+        max_failures=None,
+        run_dir=False,
+    )
+
+    by_kind = {t.params["kind"]: t for t in result.trials}
+    assert set(by_kind) == set(kinds)
+    for kind in ("nan", "inf", "-inf"):
+        trial = by_kind[kind]
+        assert trial.status is at.TrialStatus.FAILED, kind
+        assert trial.error == (
+            f"NonFiniteScore: the objective returned score={float(kind)!r}"
+        )
+        assert trial.score is None and not trial.accepted
+    assert by_kind["raise"].status is at.TrialStatus.FAILED
+    assert by_kind["raise"].error == "ValueError: not today"
+    assert by_kind["0.5"].status is at.TrialStatus.OK
+    assert result.best_params == {"kind": "0.5"}
+    assert result.status_counts == {"failed": 4, "ok": 1}
 
 
 def test_objective_returning_a_non_number_fails_the_trial() -> None:
