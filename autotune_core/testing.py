@@ -743,6 +743,15 @@ def check_reporter(
     Each stream goes to a new reporter from ``factory(folder)``, where
     ``folder`` is a new empty directory the reporter may write into.
 
+    *Delivery* is checked always: every hook the reporter overrides
+    (``on_run_started``, ``on_trial_started``, ``on_trial_finished``,
+    ``on_new_incumbent``, ``on_run_finished``) must receive each event of
+    its kind once, in the order sent, ``run_started`` and ``run_finished``
+    included. This matters for a reporter that overrides
+    :meth:`~autotune_core.Reporter.handle` as well: it must still pass the
+    events to its hooks, in order. Hooks left as the no-op defaults are not
+    checked.
+
     *Not losing* a trial is checked when ``read_back`` is given: after
     ``close()``, ``read_back(folder)`` reads the reporter's output and
     returns one :class:`ReportedTrial` per trial it holds, in the order it
@@ -768,8 +777,9 @@ def check_reporter(
     Raises
     ------
     AssertionError
-        If the output lost, repeated, reordered or changed a trial; the
-        message shows the first difference.
+        If the output lost, repeated, reordered or changed a trial, or a
+        hook missed, repeated or reordered an event; the message shows the
+        first difference.
     Exception
         Whatever the reporter raised, with a note naming the event.
 
@@ -817,6 +827,7 @@ def _check_stream(
     with tempfile.TemporaryDirectory(prefix="autotune-reporter-") as tmp:
         folder = Path(tmp)
         reporter = factory(folder)
+        hooks = _HookSpy(reporter)
         reporter.bind(RunControl())
         for index, event in enumerate(events):
             try:
@@ -827,9 +838,71 @@ def _check_stream(
                     f"({event.kind}) of a stream of {len(events)} events"
                 )
                 raise
+
         reporter.close()
+        hooks.check(events)
         if read_back is not None and events:
             _compare_reported(list(read_back(folder)), _finished_trials(events))
+
+
+_HOOKS: tuple[tuple[type[Event], str], ...] = (
+    (RunStarted, "on_run_started"),
+    (TrialStarted, "on_trial_started"),
+    (TrialFinished, "on_trial_finished"),
+    (NewIncumbent, "on_new_incumbent"),
+    (RunFinished, "on_run_finished"),
+)
+
+
+def _hook_for(event: Event) -> str | None:
+    """The hook :meth:`Reporter.handle` sends ``event`` to, if any."""
+    return next((hook for kind, hook in _HOOKS if isinstance(event, kind)), None)
+
+
+class _HookSpy:
+    """Records which events reach the hooks a reporter overrides, in order."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.name = type(reporter).__name__
+        self.received: list[tuple[str, Event]] = []
+        overridden = [
+            hook
+            for _, hook in _HOOKS
+            if getattr(type(reporter), hook) is not getattr(Reporter, hook)
+        ]
+        self.hooks: set[str] = set()
+        for hook in overridden:
+            try:
+                setattr(reporter, hook, self._spy(hook, getattr(reporter, hook)))
+            except AttributeError:  # __slots__: its hooks cannot be watched
+                continue
+            self.hooks.add(hook)
+
+    def _spy(self, hook: str, method: Callable[[Any], None]) -> Callable[[Any], None]:
+        def spy(event: Any) -> None:
+            self.received.append((hook, event))
+            method(event)
+
+        return spy
+
+    def check(self, events: Sequence[Event]) -> None:
+        """Assert that each watched hook got its events once, in order."""
+        sent = [(h, e) for e in events if (h := _hook_for(e)) in self.hooks]
+        for index, (mine, theirs) in enumerate(zip(sent, self.received, strict=False)):
+            if mine[0] != theirs[0] or mine[1] is not theirs[1]:
+                raise AssertionError(
+                    f"{self.name}: hook call {index} should be {mine[0]}"
+                    f"({mine[1].kind}), got {theirs[0]}({theirs[1].kind}): "
+                    "events missed, repeated or out of order"
+                )
+
+        if len(sent) != len(self.received):
+            first = (self.received[len(sent) :] or sent[len(self.received) :])[0]
+            raise AssertionError(
+                f"{self.name}: its hooks should receive {len(sent)} events, got "
+                f"{len(self.received)}; first extra or missing: "
+                f"{first[0]}({first[1].kind})"
+            )
 
 
 def _finished_trials(events: Iterable[Event]) -> list[ReportedTrial]:

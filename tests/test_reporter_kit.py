@@ -204,6 +204,63 @@ def test_an_exception_names_the_event() -> None:
     assert any("trial_finished" in note for note in caught.value.__notes__)
 
 
+class HandlesOnlyTrials(at.Reporter):
+    """Overrides handle() for its trials and so never calls on_run_finished."""
+
+    def __init__(self) -> None:
+        self.finished: list[int] = []
+        self.flushed = False
+
+    def handle(self, event: at.Event) -> None:
+        if isinstance(event, at.TrialFinished):
+            self.on_trial_finished(event)
+
+    def on_trial_finished(self, event: at.TrialFinished) -> None:
+        self.finished.append(event.trial.number)
+
+    def on_run_finished(self, event: at.RunFinished) -> None:
+        self.flushed = True
+
+
+class LateStart(at.Reporter):
+    """Passes each run_started on only after the next event: out of order."""
+
+    def __init__(self) -> None:
+        self.held: at.Event | None = None
+
+    def handle(self, event: at.Event) -> None:
+        if isinstance(event, at.RunStarted):
+            self.held = event
+            return
+
+        super().handle(event)
+        if self.held is not None:
+            super().handle(self.held)
+            self.held = None
+
+    def on_run_started(self, event: at.RunStarted) -> None:
+        pass
+
+    def on_trial_started(self, event: at.TrialStarted) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("_no_shrinking")
+def test_a_hook_that_never_gets_run_finished_is_reported() -> None:
+    with pytest.raises(
+        AssertionError, match=r"HandlesOnlyTrials: .*on_run_finished\(run_finished\)"
+    ):
+        check_reporter(lambda folder: HandlesOnlyTrials(), long_run_trials=50)
+
+
+@pytest.mark.usefixtures("_no_shrinking")
+def test_events_out_of_order_are_reported() -> None:
+    with pytest.raises(
+        AssertionError, match=r"LateStart: .*on_run_started\(run_started\)"
+    ):
+        check_reporter(lambda folder: LateStart(), long_run_trials=50)
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
