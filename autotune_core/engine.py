@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 
 from autotune_core.acceptance import AcceptancePolicy
@@ -149,7 +149,8 @@ async def _run(
     try:
         async with anyio.create_task_group() as group:
             if handle_signals and threading.current_thread() is threading.main_thread():
-                group.start_soon(_watch_signals, tuner, group)
+                # start(), not start_soon(): the handlers are in place before any trial.
+                await group.start(_watch_signals, tuner, group)
             handler = partial(_interrupt, tuner, group)
             with nullcontext() if interrupts is None else interrupts.attached(handler):
                 if tuner.config.deterministic:
@@ -168,13 +169,16 @@ async def _run(
         raise sole from sole.__cause__
 
 
-async def _watch_signals(tuner: Tuner, group: TaskGroup) -> None:
+async def _watch_signals(
+    tuner: Tuner, group: TaskGroup, *, task_status: TaskStatus[None]
+) -> None:
     """First signal: stop proposing, cancel running trials after a grace period.
 
     A second signal cancels them at once. Cancelled trials are not recorded;
     resuming the run evaluates them again.
     """
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         async for signum in signals:
             _interrupt(tuner, group, signal.Signals(signum).name)
 
@@ -350,6 +354,7 @@ def tune(
     run_dir: str | Path | Literal[False] | None = None,
     resume: str | Path | None = None,
     record: Mapping[str, Any] | None = None,
+    handle_signals: bool = True,
     **options: Any,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` by small randomized steps.
@@ -391,6 +396,10 @@ def tune(
         A run folder to go on with (see :class:`~autotune_core.Tuner`).
     record
         Extra JSON documents to keep in the run folder (file name to data).
+    handle_signals
+        Whether SIGINT and SIGTERM stop the run gracefully (in the main
+        thread only); ``False`` leaves the process's handlers alone, for
+        hosts that manage signals themselves.
     **options
         :class:`~autotune_core.RunConfig` fields, overriding ``config``.
 
@@ -436,7 +445,9 @@ def tune(
         **options,
     )
     if not _loop_running():
-        return anyio.run(partial(_tune, objective, tuner, handle_signals=True))
+        return anyio.run(
+            partial(_tune, objective, tuner, handle_signals=handle_signals)
+        )
 
     # Jupyter and other hosts already run a loop in this thread: use another thread.
     return _tune_in_thread(objective, tuner)

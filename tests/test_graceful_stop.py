@@ -170,3 +170,27 @@ def test_ctrl_c_while_a_loop_runs_stops_gracefully_and_returns_the_result() -> N
 
     assert result.stop_reason == "interrupted by KeyboardInterrupt"
     assert 3 <= len(result.trials) < 100
+
+
+@pytest.mark.parametrize("handle", [True, False], ids=["handled", "left-alone"])
+def test_tune_takes_over_sigterm_only_when_asked(handle: bool) -> None:
+    # SIGTERM, not SIGINT: asyncio's runner installs a SIGINT handler of its own.
+    seen: list[object] = []
+
+    def objective(params: dict[str, float]) -> float:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        return params["x"]
+
+    before = signal.getsignal(signal.SIGTERM)
+    at.tune(
+        objective,
+        at.SearchSpace({"x": at.Float(low=0, high=1)}),
+        max_trials=2,
+        seed=0,
+        executor="inline",
+        run_dir=False,
+        handle_signals=handle,
+    )
+
+    assert (seen[0] is before) is not handle
+    assert signal.getsignal(signal.SIGTERM) is before
