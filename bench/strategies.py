@@ -115,7 +115,7 @@ class Profile:
 
 SYNTHETIC_TASKS = ("ellipsoid", "rastrigin", "rosenbrock")
 PROFILES = {
-    "quick": Profile(20, 100, 10, 30, (*SYNTHETIC_TASKS, "svc-cancer", "hgb-diabetes")),
+    "quick": Profile(20, 100, 20, 30, (*SYNTHETIC_TASKS, "svc-cancer", "hgb-diabetes")),
     "full": Profile(
         30,
         250,
