@@ -139,7 +139,14 @@ class RunConfig(BaseModel):
             raise ValueError(f"name={name!r} is not a usable folder name")
         return name
 
-    @field_validator("max_time_s", "min_improvement", "target_score", mode="before")
+    @field_validator(
+        "max_time_s",
+        "min_improvement",
+        "target_score",
+        "trial_timeout_s",
+        "stop_grace_s",
+        mode="before",
+    )
     @classmethod
     def _not_bool(cls, value: object) -> object:
         if isinstance(value, bool):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import platform
 import time
 from collections import Counter, deque
@@ -32,13 +33,24 @@ from autotune_core.events import (
     TrialFinished,
     TrialStarted,
 )
-from autotune_core.exceptions import AutoTuneError, ConfigError, StrategyError
+from autotune_core.exceptions import (
+    AutoTuneError,
+    ConfigError,
+    RunFolderError,
+    StrategyError,
+)
 from autotune_core.objective import Outcome, as_evaluation
 from autotune_core.registry import create_acceptance, create_reporter, create_strategy
 from autotune_core.reporter import Reporter, RunControl, _Broadcaster
 from autotune_core.result import TuneResult
 from autotune_core.resume import ResumePlan, count_evaluations, plan_resume, rng_state
-from autotune_core.run_folder import EventLog, RunFolder, default_run_name
+from autotune_core.run_folder import (
+    EVENTS_FILE,
+    EventLog,
+    RunFolder,
+    default_run_name,
+    encode,
+)
 from autotune_core.space import SearchSpace
 from autotune_core.state import SearchState
 from autotune_core.strategy import StepStrategy
@@ -154,8 +166,11 @@ class Tuner:
         record: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
+        _check_plugin("strategy", strategy, StepStrategy)
+        _check_plugin("acceptance", acceptance, AcceptancePolicy)
+        _check_config(config)
         given_space = _as_space(space)
-        self._record = dict(record or {})
+        self._record = _checked_record(record)
         self._acceptance_given = acceptance
         self.acceptance = _resolve_acceptance(acceptance)
         self.control = RunControl()
@@ -185,9 +200,7 @@ class Tuner:
             self._queue.extendleft(
                 _Queued(c) for c in reversed(_start_candidates(self.space, start))
             )
-        self._reporters = [
-            create_reporter(r) if isinstance(r, str) else r for r in reporters
-        ]
+        self._reporters = _build_reporters(reporters)
         self._broadcaster = _Broadcaster(self._reporters, self.control)
 
     def _init_new(
@@ -198,6 +211,7 @@ class Tuner:
         options: Mapping[str, Any],
         run_dir: str | Path | Literal[False] | None,
     ) -> None:
+        _check_run_dir(run_dir)
         self.space = space
         self.config = _resolve_config(config, options)
         self.strategy = _resolve_strategy(strategy)
@@ -218,7 +232,7 @@ class Tuner:
         config: RunConfig | None,
         options: Mapping[str, Any],
     ) -> None:
-        folder = RunFolder.existing(resume)
+        folder = _resume_folder(resume)
         plan = plan_resume(
             folder, space=space, strategy=strategy, config=config, options=options
         )
@@ -685,12 +699,144 @@ def _start_candidates(
             "start= must be a list of configurations, got a single mapping"
         )
     candidates = []
-    for index, point in enumerate(start):
+    for index, point in enumerate(_as_list("start", start, "configurations")):
+        if not isinstance(point, Mapping):
+            raise ConfigError(
+                f"start point {index}: must be a mapping of parameter names to "
+                f"values, got {_shown(point)}"
+            )
         try:
             candidates.append(Candidate(space.validate_point(point)))
         except ConfigError as exc:
             raise ConfigError(f"start point {index}: {exc}") from None
     return candidates
+
+
+# -- argument checks: wrong kinds of argument fail before anything is built ----
+
+_RUN_FILES = frozenset({"run.json", "config.json", "space.json", EVENTS_FILE})
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: its type and a short repr."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _check_plugin(field: str, value: object, base: type) -> None:
+    """``value`` must be ``None``, a registered name or an instance of ``base``."""
+    if value is None or isinstance(value, str | base):
+        return
+
+    kind = base.__name__
+    if isinstance(value, type) and issubclass(value, base):
+        raise ConfigError(
+            f"{field}= must be a {kind} instance or a registered name, got the "
+            f"class {value.__name__}; use {value.__name__}()"
+        )
+    raise ConfigError(
+        f"{field}= must be a {kind} or a registered name, got {_shown(value)}"
+    )
+
+
+def _check_config(config: object) -> None:
+    if config is not None and not isinstance(config, RunConfig):
+        raise ConfigError(
+            f"config= must be a RunConfig, got {_shown(config)}; give options as "
+            "keywords (max_trials=...) or build RunConfig(...)"
+        )
+
+
+def _as_list(field: str, value: object, what: str) -> list[Any]:
+    """``value`` as a list, if it is a collection of items (not text or a mapping)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ConfigError(f"{field}= must be a list of {what}, got {_shown(value)}")
+    return list(value)
+
+
+def _build_reporters(reporters: object) -> list[Reporter]:
+    built = []
+    for index, item in enumerate(_as_list("reporters", reporters, "reporters")):
+        if isinstance(item, str):
+            built.append(create_reporter(item))
+        elif isinstance(item, Reporter):
+            built.append(item)
+        else:
+            raise ConfigError(
+                f"reporters[{index}] must be a Reporter or a registered name, "
+                f"got {_shown(item)}"
+            )
+    return built
+
+
+def _as_path(field: str, value: object) -> Path:
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if not isinstance(text, str) or "\0" in text:
+        raise ConfigError(f"{field}= must be the path of a folder, got {_shown(value)}")
+    return Path(text)
+
+
+def _resume_folder(resume: object) -> RunFolder:
+    path = _as_path("resume", resume)
+    try:
+        return RunFolder.existing(path)
+    except RunFolderError as exc:
+        raise RunFolderError(f"resume: {exc}") from None
+
+
+def _check_run_dir(run_dir: object) -> None:
+    """A folder that can become a new run folder, ``None`` or ``False``."""
+    if run_dir is None or run_dir is False:
+        return
+
+    folder = _as_path("run_dir", run_dir)
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        held = (folder / EVENTS_FILE).exists()
+    except OSError as exc:  # a name too long, say
+        raise ConfigError(f"run_dir={str(folder)!r}: {exc.strerror}") from None
+    if not existing.is_dir():
+        raise ConfigError(
+            f"run_dir={str(folder)!r} cannot be a folder: {str(existing)!r} is a file"
+        )
+    if held:
+        raise RunFolderError(
+            f"run_dir={str(folder)!r} already holds a run; choose another folder "
+            "(or go on with it: resume=...)"
+        )
+
+
+def _checked_record(record: object) -> dict[str, Any]:
+    """``record`` as a dict of plain file names to JSON documents."""
+    if record is None:
+        return {}
+    if not isinstance(record, Mapping):
+        raise ConfigError(
+            f"record= must map file names to JSON documents, got {_shown(record)}"
+        )
+    for filename, data in record.items():
+        _check_record_entry(filename, data)
+    return dict(record)
+
+
+def _check_record_entry(filename: object, data: object) -> None:
+    if (
+        not isinstance(filename, str)
+        or filename in _RUN_FILES
+        or Path(filename).name != filename
+        or filename in ("", ".", "..")
+        or "\0" in filename
+    ):
+        raise ConfigError(
+            f"record= keys must be plain file names other than "
+            f"{sorted(_RUN_FILES)!r}, got {_shown(filename)}"
+        )
+    try:
+        encode(data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"record[{filename!r}] is not JSON: {exc}") from None
 
 
 def _record(pending: PendingTrial, outcome: Outcome) -> Trial:
