@@ -336,7 +336,8 @@ class Tuner:
         if self._finished:
             return
         self._finished = True
-        reason = reason or self._stop_reason or "stopped"
+        # A stop requested while every trial hung was never seen by ask().
+        reason = reason or self._stop_reason or self.control.stop_reason or "stopped"
         if self._pending and not reason.startswith(("interrupted", "error")):
             reason = "interrupted"
         self._stop_reason = reason

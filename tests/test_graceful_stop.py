@@ -12,6 +12,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +195,132 @@ def test_tune_takes_over_sigterm_only_when_asked(handle: bool) -> None:
 
     assert (seen[0] is before) is not handle
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+_HANGING_SCRIPT = """
+import json, os, sys, time
+from pathlib import Path
+import autotune_core as at
+from reporters import CsvReporter, ExcelReporter, JsonlReporter
+
+HANG = Path(__file__).with_name("hang")
+SPACE = at.SearchSpace({"x": at.Float(low=0, high=1)})
+
+def objective(params):
+    time.sleep(0.05)
+    if HANG.exists():
+        HANG.with_name(f"hanging-{os.getpid()}").write_text("")
+        time.sleep(60)
+    return params["x"]
+
+if __name__ == "__main__":
+    out = Path(sys.argv[2])
+    reporters = [CsvReporter(path=out / "trials.csv"),
+                 JsonlReporter(path=out / "events.jsonl"),
+                 ExcelReporter(path=out / "report.xlsx")]
+    result = at.tune(objective, SPACE, max_trials=1000, executor="process",
+                     concurrency=2, stop_grace_s=1, reporters=reporters,
+                     run_dir=sys.argv[1])
+    print(json.dumps({"reason": result.stop_reason,
+                      "numbers": [t.number for t in result.trials]}))
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_for(condition: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def _trial_numbers(log: Path, kind: str) -> list[int]:
+    events = at.read_events(log)
+    if kind == "trial_started":
+        return [e.number for e in events if isinstance(e, at.TrialStarted)]
+    return [e.trial.number for e in events if isinstance(e, at.TrialFinished)]
+
+
+def _load_module(path: Path) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("hanging_run", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trials_past_the_grace_period_are_cancelled_and_reporters_closed(
+    tmp_path: Path,
+) -> None:
+    import csv
+
+    import openpyxl
+
+    script = tmp_path / "hanging_run.py"
+    script.write_text(textwrap.dedent(_HANGING_SCRIPT))
+    run, out = tmp_path / "run", tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(run), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    _wait_for_trials(process, run / "events.jsonl", 4)
+    (tmp_path / "hang").write_text("")
+    _wait_for(lambda: len(list(tmp_path.glob("hanging-*"))) == 2, "both trials hang")
+
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    stdout, err = process.communicate(timeout=60)
+
+    assert process.returncode == 0, err
+    assert time.monotonic() - began < 20, "cancelled after the grace period"
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["reason"] == "interrupted by SIGTERM"
+    log = run / "events.jsonl"
+    finished = _trial_numbers(log, "trial_finished")
+    cancelled = sorted(set(_trial_numbers(log, "trial_started")) - set(finished))
+    assert len(cancelled) == 2, "the two hanging trials are started, never finished"
+    assert summary["numbers"] == finished
+    loaded = at.load_run(run)
+    assert [t.number for t in loaded.trials] == finished
+    assert loaded.stop_reason == "interrupted by SIGTERM"
+    assert set(loaded.status_counts) == {"ok"}, "cancelled trials are not recorded"
+    hung = [int(p.name.split("-")[1]) for p in tmp_path.glob("hanging-*")]
+    _wait_for(lambda: not any(_running(pid) for pid in hung), "hung workers die", 5)
+
+    # every reporter was flushed and closed: each has every finished trial
+    with (out / "trials.csv").open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert [int(row["trial"]) for row in rows] == finished
+    assert _trial_numbers(out / "events.jsonl", "trial_finished") == finished
+    streamed = list(at.read_events(out / "events.jsonl"))
+    assert isinstance(streamed[-1], at.RunFinished)
+    assert streamed[-1].reason == "interrupted by SIGTERM"
+    sheet = openpyxl.load_workbook(out / "report.xlsx")["History"]
+    excel = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert excel == finished
+
+    # resuming evaluates the cancelled trials again, under their own numbers
+    (tmp_path / "hang").unlink()
+    resumed = at.tune(
+        _load_module(script).objective,
+        None,
+        resume=run,
+        max_trials=len(finished) + 2,
+        executor="thread",
+    )
+    again = {t.number: t for t in resumed.trials[len(finished) :]}
+    assert sorted(again) == cancelled
+    assert all(t.status is at.TrialStatus.OK for t in again.values())
