@@ -136,7 +136,9 @@ class Tuner:
     -----
     A configuration already evaluated in the run is not evaluated again: it
     is answered from the earlier trial as a ``cached`` trial, which does not
-    count against ``max_trials``. After :data:`MAX_REPEATS` such answers in
+    count against ``max_trials``. One equal to a trial still running waits
+    for that trial to finish and is answered from it; meanwhile no other
+    trial starts. After :data:`MAX_REPEATS` such answers in
     a row the run ends as exhausted.
 
     Examples
@@ -180,6 +182,8 @@ class Tuner:
         self._hold_best = False
         self._held: list[tuple[Candidate, Trial]] = []
         self._pending: dict[int, PendingTrial] = {}
+        # configuration key -> the running trial that evaluates it
+        self._running: dict[tuple[object, ...], int] = {}
         self._started_at: float | None = None
         self._deadline = math.inf
         self._stop_reason: str | None = None
@@ -384,7 +388,9 @@ class Tuner:
         ``None`` means either that the run has stopped (:attr:`stop_reason`
         says why) or that the strategy waits for running trials to finish.
         Configurations already evaluated are answered from the earlier trial
-        on the way (as ``cached`` trials) and never handed out.
+        on the way (as ``cached`` trials) and never handed out; one equal to
+        a running trial waits for it (``ask`` returns ``None`` meanwhile) and
+        is then answered from it the same way.
         """
         if self._started_at is None:
             self.open()
@@ -394,10 +400,17 @@ class Tuner:
                 if not self._pending:
                     self._stop("exhausted")
                 return None
-            earlier = self.state.earlier_trial(item.candidate.params)
-            if earlier is None or item.number is not None:
-                return self._start(item)
-            self._answer_from_cache(item, earlier)
+            key = self.space.key(item.candidate.params)
+            if item.number is not None:  # started before a resume: run it again
+                return self._start(item, key)
+            earlier = self.state._earlier(key)
+            if earlier is not None:
+                self._answer_from_cache(item, earlier)
+            elif key in self._running:
+                self._queue.appendleft(item)  # first in line once its twin is told
+                return None
+            else:
+                return self._start(item, key)
         return None
 
     def _next_item(self) -> _Queued | None:
@@ -434,11 +447,12 @@ class Tuner:
             return candidate
         return Candidate(params, candidate.parent, candidate.moves)
 
-    def _start(self, item: _Queued) -> PendingTrial:
+    def _start(self, item: _Queued, key: tuple[object, ...]) -> PendingTrial:
         number = self._take_number(item)
         candidate = item.candidate
         pending = PendingTrial(number, candidate, time.time())
         self._pending[number] = pending
+        self._running.setdefault(key, number)
         self._evaluations += 1
         if item.batch:
             self._barrier.add(number)
@@ -527,6 +541,9 @@ class Tuner:
             raise AutoTuneError(
                 f"trial {number} is not running (told twice, or never asked)"
             )
+        key = self.space.key(pending.candidate.params)
+        if self._running.get(key) == number:
+            del self._running[key]
         outcome = _as_outcome(result, pending.started_at)
         held = self._hold_best and number in self._barrier
         self._barrier.discard(number)

@@ -268,6 +268,47 @@ def test_a_failed_configuration_is_not_evaluated_again() -> None:
     assert all(t.error == "ValueError: always" and t.score is None for t in repeats)
 
 
+class SameAgain(at.StepStrategy):
+    """Proposes x=0.5 again and again, for three finished trials."""
+
+    name = "same-again"
+
+    def propose(self, state: at.SearchState, rng: np.random.Generator) -> at.Candidate:
+        return at.Candidate({"x": 0.5}) if state.n_finished < 3 else None  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    "deterministic", [pytest.param(False, id="async"), pytest.param(True, id="rounds")]
+)
+def test_a_configuration_equal_to_a_running_one_waits_for_it(
+    deterministic: bool,
+) -> None:
+    space = at.SearchSpace({"x": at.Float(low=0, high=1, start=0.5)})
+    calls: list[float] = []
+
+    def slow(params: dict[str, Any]) -> float:
+        calls.append(params["x"])
+        time.sleep(0.3)  # still running when the strategy proposes it again
+        return float(params["x"])
+
+    result = at.tune(
+        slow,
+        space,
+        strategy=SameAgain(),
+        concurrency=2,
+        executor="thread",
+        deterministic=deterministic,
+        max_trials=10,
+        run_dir=False,
+    )
+
+    assert calls == [0.5], "fitted once"
+    statuses = [t.status for t in result.trials]
+    assert statuses == [at.TrialStatus.OK, at.TrialStatus.CACHED, at.TrialStatus.CACHED]
+    assert all(t.cached_from == 0 and t.score == 0.5 for t in result.trials[1:])
+    assert [t.number for t in result.trials] == [0, 1, 2]
+
+
 # -- crash, resume, determinism ------------------------------------------------------
 
 _SCRIPT = """
