@@ -72,9 +72,8 @@ class RunConfig(BaseModel):
     trial_timeout_s
         Stop an evaluation that runs longer than this and record the trial as
         ``timeout``. Enforced for real by the process executor (the worker is
-        killed and replaced) and for async objectives; the thread executor
-        can only abandon the thread; the inline executor cannot stop a sync
-        objective and refuses the option.
+        killed and replaced) and for async objectives; the thread and inline
+        executors cannot stop a sync objective and refuse the option.
     max_failures
         Stop the run with an error after this many failed or timed-out
         trials in a row; ``None`` never stops.

@@ -125,10 +125,13 @@ def _prepare(objective: ObjectiveFn, tuner: Tuner) -> Executor:
     name = cfg.executor
     if name == "auto" and cfg.trial_timeout_s is not None:
         name = "inline" if is_async_objective(objective) else "process"
-    if name == "inline" and cfg.trial_timeout_s and not is_async_objective(objective):
+    stoppable = name in ("auto", "process") or is_async_objective(objective)
+    if cfg.trial_timeout_s is not None and not stoppable:
+        # A thread cannot be stopped from outside: a "timeout" there would
+        # leave the fit running, so only a real stop is offered.
         raise ConfigError(
-            "trial_timeout_s cannot stop a sync objective on the inline executor; "
-            "use executor='process' (or 'auto')"
+            f"trial_timeout_s cannot stop a sync objective on the {name} executor; "
+            "use executor='process' (or 'auto'), which kills and replaces the worker"
         )
     return make_executor(
         name,

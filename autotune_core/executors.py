@@ -8,8 +8,9 @@ then ships only its parameters and its result.
 
 Per-trial timeouts stop the evaluation for real in the process executor
 (the worker is killed and replaced) and for async objectives (the
-coroutine is cancelled). A thread cannot be stopped from outside: the
-thread executor records the trial as timed out and abandons the thread.
+coroutine is cancelled). A thread cannot be stopped from outside, so the
+engine refuses a timeout for sync objectives on the thread and inline
+executors.
 """
 
 from __future__ import annotations
@@ -157,22 +158,14 @@ class ThreadExecutor(Executor):
         time_limit: float | None = None,
         context: TrialContext | None = None,
     ) -> Outcome:
-        started = time.time()
-        with anyio.move_on_after(time_limit):
-            return await anyio.to_thread.run_sync(
-                self._run,
-                params,
-                context,
-                limiter=self._limiter,
-                abandon_on_cancel=time_limit is not None,
+        if time_limit is not None:
+            raise ConfigError(
+                f"the thread executor cannot stop an evaluation (time_limit="
+                f"{time_limit!r}); use the process executor"
             )
-        # TODO: Python cannot stop a thread; the abandoned evaluation keeps a
-        # core busy until it returns. Use the process executor for real stops.
-        logger.warning(
-            "trial abandoned in its thread after %s s; it still runs", time_limit
+        return await anyio.to_thread.run_sync(
+            self._run, params, context, limiter=self._limiter
         )
-        assert time_limit is not None
-        return timed_out(time_limit, started)
 
 
 class ProcessExecutor(Executor):

@@ -153,14 +153,15 @@ def test_no_process_started_by_an_objective_outlives_the_run(
     assert not _gone_soon(pids), "a process started by the objective survived"
 
 
-def test_timeout_needs_an_executor_that_can_stop_the_fit() -> None:
+@pytest.mark.parametrize("executor", ["inline", "thread"])
+def test_timeout_needs_an_executor_that_can_stop_the_fit(executor: str) -> None:
     space = at.SearchSpace({"x": at.Float(low=0, high=1)})
 
-    with pytest.raises(at.ConfigError, match="trial_timeout_s cannot stop"):
+    with pytest.raises(at.ConfigError, match=f"cannot stop .* on the {executor} exe"):
         at.tune(
             quadratic,
             space,
-            executor="inline",
+            executor=executor,
             trial_timeout_s=1,
             max_trials=2,
             run_dir=False,
