@@ -95,6 +95,8 @@ def as_evaluation(result: object) -> Evaluation:
     An awaitable (a sync callable that returned a coroutine) is closed, so
     that it never warns of not being awaited, and refused.
     """
+    if type(result) is float:  # the common case, first
+        return Evaluation(score=result)
     if isinstance(result, Evaluation):
         return result
     if inspect.isawaitable(result):

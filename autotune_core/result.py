@@ -6,9 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from autotune_core.config import RunConfig
 from autotune_core.events import NewIncumbent, RunFinished, RunStarted, TrialFinished
@@ -16,6 +14,9 @@ from autotune_core.exceptions import AutoTuneError, RunFolderError
 from autotune_core.run_folder import EVENTS_FILE, read_events
 from autotune_core.space import SearchSpace
 from autotune_core.trial import Trial
+
+if TYPE_CHECKING:  # pandas costs a quarter of a second to import: only on use
+    import pandas as pd
 
 __all__ = ["TuneResult", "load_run"]
 
@@ -97,6 +98,8 @@ class TuneResult:
         ``"name kind: old -> new"`` text, several joined by ``"; "``.
         """
         rows = [_row(trial) for trial in self.trials]
+        import pandas as pd
+
         frame = pd.DataFrame(
             rows, columns=[*_COLUMNS, *(f"param_{n}" for n in self.space.names)]
         )

@@ -163,7 +163,10 @@ class _Syncer:
         self._thread.start()
 
     def request(self) -> None:
-        self._wanted.set()
+        # A request already waiting is served by a sync that has not begun:
+        # setting the event again would only cost the caller a lock.
+        if not self._wanted.is_set():
+            self._wanted.set()
 
     def _run(self) -> None:
         while True:

@@ -184,6 +184,7 @@ class Tuner:
         self._pending: dict[int, PendingTrial] = {}
         # configuration key -> the running trial that evaluates it
         self._running: dict[tuple[object, ...], int] = {}
+        self._keys: dict[int, tuple[object, ...]] = {}  # running trial -> its key
         self._started_at: float | None = None
         self._deadline = math.inf
         self._stop_reason: str | None = None
@@ -453,6 +454,7 @@ class Tuner:
         pending = PendingTrial(number, candidate, time.time())
         self._pending[number] = pending
         self._running.setdefault(key, number)
+        self._keys[number] = key
         self._evaluations += 1
         if item.batch:
             self._barrier.add(number)
@@ -541,7 +543,7 @@ class Tuner:
             raise AutoTuneError(
                 f"trial {number} is not running (told twice, or never asked)"
             )
-        key = self.space.key(pending.candidate.params)
+        key = self._keys.pop(number)
         if self._running.get(key) == number:
             del self._running[key]
         outcome = _as_outcome(result, pending.started_at)

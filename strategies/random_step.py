@@ -86,6 +86,9 @@ class RandomStep(StepStrategy):
         self.max_tries = int(max_tries)
         self.layer_rule = check_layer_rule(layer_rule, owner="RandomStep")
         self.bias = DirectionBias.from_option(bias)
+        # Not state: a function of the space and the incumbent, recomputed
+        # whenever either is another object.
+        self._movable_cache: tuple[SearchSpace, Trial, list[str]] | None = None
 
     def options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -102,7 +105,7 @@ class RandomStep(StepStrategy):
         incumbent = state.incumbent
         if incumbent is None:
             return None if state.pending else Candidate(state.space.sample(rng))
-        movable = movable_names(state.space, incumbent.params)
+        movable = self._movable(state.space, incumbent)
         if not movable:
             return None
         candidate = self._step(state, incumbent, movable, rng)
@@ -132,8 +135,20 @@ class RandomStep(StepStrategy):
             layer_rule=self.layer_rule,
             direction=direction,
         )
-        new = state.space.normalize({**params, name: move.new})
+        space = state.space
+        new = {**params, name: move.new}
+        if space.conditions:  # the move may switch other parameters on or off
+            new = space.normalize(new)
         return Candidate(new, parent=incumbent.number, moves=(move,))
+
+    def _movable(self, space: SearchSpace, incumbent: Trial) -> list[str]:
+        """:func:`movable_names` of the incumbent, kept while it stays the same."""
+        cached = self._movable_cache
+        if cached is not None and cached[0] is space and cached[1] is incumbent:
+            return cached[2]
+        movable = movable_names(space, incumbent.params)
+        self._movable_cache = (space, incumbent, movable)
+        return movable
 
     def _choose(
         self, space: SearchSpace, movable: list[str], rng: np.random.Generator
