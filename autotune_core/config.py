@@ -79,7 +79,7 @@ class RunConfig(BaseModel):
         trials in a row; ``None`` never stops.
     log_sync
         ``"trial"``: the event log is synced to disk (fsync) after every
-        trial, by a background thread so that the run never waits for the
+        trial, by a helper process so that the run never waits for the
         disk, and at most every 2 ms (trials finishing closer together share
         a sync); a machine crash loses only trials in flight and any
         finished in the last few milliseconds.

@@ -90,11 +90,11 @@ class SearchState:
         self.incumbent = incumbent
         self._history: list[Trial] = list(history)
         self._pending: list[Candidate] = list(pending)
-        # hash of a configuration's key -> index in the history of its first
-        # trial; hashes keep this small, and every hit is checked for equality.
-        self._seen: dict[int, int] = {}
-        for index, trial in enumerate(self._history):
-            self._seen.setdefault(hash(space.key(trial.params)), index)
+        # hash of a configuration's key -> the first trial that evaluated it;
+        # hashes keep this small, and every hit is checked for equality.
+        self._seen: dict[int, Trial] = {}
+        for trial in self._history:
+            self._seen.setdefault(hash(space.key(trial.params)), trial)
         self.trials_since_acceptance = self._count_since_acceptance()
 
     def _count_since_acceptance(self) -> int:
@@ -132,10 +132,9 @@ class SearchState:
         return self._earlier(self.space.key(params))
 
     def _earlier(self, key: tuple[object, ...]) -> Trial | None:
-        index = self._seen.get(hash(key))
-        if index is None:
+        trial = self._seen.get(hash(key))
+        if trial is None:
             return None
-        trial = self._history[index]
         if self.space.key(trial.params) == key:
             return trial
         # a hash collision: rare enough to afford a scan
@@ -150,9 +149,7 @@ class SearchState:
         if candidate is not None:
             self._pending.remove(candidate)
         self._history.append(trial)
-        self._seen.setdefault(
-            hash(self.space.key(trial.params)), len(self._history) - 1
-        )
+        self._seen.setdefault(hash(self.space.key(trial.params)), trial)
         if trial.accepted:
             self.incumbent = trial
             self.trials_since_acceptance = 0

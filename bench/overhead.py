@@ -81,7 +81,7 @@ class Profile:
     trial_counts: tuple[int, ...] = (1_000, 10_000)
     executor_short: int = 20
     executor_long: int = 2_000
-    fit_trials: int = 16
+    fit_trials: int = 32
     fit_epochs: int = 100
 
 

@@ -39,10 +39,6 @@ PROFILES = {
 _CHILD = r"""
 import json, sys, tempfile, time
 from pathlib import Path
-# A script's own folder comes first on sys.path, and bench/strategies.py would
-# then hide the installed ``strategies`` package: drop this folder from it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-
 import autotune_core as at
 
 def rss_mb():
@@ -93,10 +89,14 @@ print(json.dumps({"marks": marks.marks, "per_trial_us": per_trial_us,
 def _child(mode: str, trials: int, marks: list[int]) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-c", _CHILD, mode, str(trials), json.dumps(marks)],
-        check=True,
+        check=False,
         capture_output=True,
         text=True,
     )
+    if out.returncode != 0:
+        raise SystemExit(
+            f"the {mode!r} run failed (exit status {out.returncode}):\n{out.stderr}"
+        )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -116,6 +116,10 @@ class History:
     params
         Parameter columns to start with, in order. Parameters met later (in
         a run's space, a space change or a trial) are added after them.
+    keep_rows
+        Keep every row in :attr:`rows` (what a report written at the end
+        needs). A streaming reporter that writes each row as it comes passes
+        ``False``, so that its memory does not grow with the run.
 
     Examples
     --------
@@ -130,9 +134,10 @@ class History:
 'accepted', 'moves', 'x', 'elapsed (s)', 'error']
     """
 
-    def __init__(self, params: Iterable[str] = ()) -> None:
+    def __init__(self, params: Iterable[str] = (), *, keep_rows: bool = True) -> None:
         self.params: list[str] = []
         self.rows: list[HistoryRow] = []
+        self.keep_rows = keep_rows
         self.first_run: RunStarted | None = None
         self.run: RunStarted | None = None
         self.finished: RunFinished | None = None
@@ -205,7 +210,8 @@ class History:
             duration=_finite(trial.duration),
             move_list=trial.moves,
         )
-        self.rows.append(row)
+        if self.keep_rows:
+            self.rows.append(row)
         return row
 
     def _improves(self, score: float) -> bool:

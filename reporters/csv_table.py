@@ -97,7 +97,7 @@ class CsvReporter(Reporter):
         self.params = None if params is None else list(params)
         self.append = append
         self.excel_bom = excel_bom
-        self.history = History(self.params or ())
+        self.history = History(self.params or (), keep_rows=False)  # rows: streamed
         self._file: IO[str] | None = None
         self._writer: Any = None
         self._columns: list[str] | None = None

@@ -300,7 +300,8 @@ def _trace(
     present = [r for r in rows if name in r.params]
     values = [r.params[name] for r in present]
     to_y, labels = _scale(values)
-    moved = [r.trial in _moved_trials(present, name) for r in present]
+    moved_trials = _moved_trials(present, name)
+    moved = [r.trial in moved_trials for r in present]
     for is_moved in (False, True):
         chosen = [
             (r, v)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,8 @@ import numpy as np
 import pytest
 
 import autotune_core as at
+from autotune_core import run_folder
+from autotune_core.run_folder import EventLog, _SyncProcess, read_events
 from reporters import JsonlReporter
 from tests.conftest import quadratic
 
@@ -312,3 +318,71 @@ def test_no_folder_when_turned_off(quadratic_space: at.SearchSpace) -> None:
 
     assert result.run_dir is None
     assert not Path("autotune-runs").exists()
+
+
+def _finished_event(number: int = 0) -> at.TrialFinished:
+    trial = at.Trial(
+        number=number, params={"x": 1.0}, status=at.TrialStatus.OK, score=1.0
+    )
+    return at.TrialFinished(trial)
+
+
+def test_the_log_is_synced_by_a_helper_that_ends_with_it(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "events.jsonl")
+    helper = log._syncer
+    assert isinstance(helper, _SyncProcess)
+    for number in range(3):
+        log.write(_finished_event(number))
+        log.commit()
+    assert helper._process.poll() is None  # alive while the log is open
+    log.close()
+    assert helper._process.returncode == 0  # it synced at the end and exited
+    events = list(read_events(tmp_path / "events.jsonl"))
+    assert [e.trial.number for e in events if isinstance(e, at.TrialFinished)] == [
+        0,
+        1,
+        2,
+    ]
+
+
+def test_the_sync_helper_of_a_killed_run_exits(tmp_path: Path) -> None:
+    script = f"""
+import os, signal
+from pathlib import Path
+from autotune_core.run_folder import EventLog
+log = EventLog(Path({str(tmp_path / "events.jsonl")!r}))
+print(log._syncer._process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == -signal.SIGKILL
+    pid = int(run.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while _running(pid):
+        assert time.monotonic() < deadline, f"sync helper {pid} outlived its run"
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_without_a_helper_the_log_syncs_from_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise OSError("no interpreter here")
+
+    monkeypatch.setattr(run_folder, "_SyncProcess", no_process)
+    space = at.SearchSpace({"x": at.Float(low=-1, high=1)})
+    result = at.tune(
+        lambda p: p["x"], space, max_trials=5, executor="inline", run_dir=tmp_path / "r"
+    )
+    assert len(at.load_run(tmp_path / "r").trials) == len(result.trials) == 5
