@@ -179,12 +179,12 @@ def _replay(plan: ResumePlan, events: list[Any], *, restore: bool) -> None:
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's state as compact plain data (big integers in hex)."""
-    state = rng.bit_generator.state
+    state = dict(rng.bit_generator.state)
     inner = state["state"]
-    if state["bit_generator"] == "PCG64" and set(inner) == {"state", "inc"}:
-        compact = {k: f"{v:x}" for k, v in inner.items()}
-        return {**state, "state": compact, "hex": True}
-    return dict(state)
+    if state["bit_generator"] == "PCG64" and inner.keys() == {"state", "inc"}:
+        state["state"] = {"state": f"{inner['state']:x}", "inc": f"{inner['inc']:x}"}
+        state["hex"] = True
+    return state
 
 
 def set_rng_state(rng: np.random.Generator, data: Mapping[str, Any]) -> None:

@@ -15,7 +15,7 @@ hold is absent, and the objective never receives it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeAlias
 
@@ -355,7 +355,12 @@ class Categorical(_Base):
             return False
 
     def accepts(self, value: object) -> bool:
-        return self.contains(value) and not isinstance(value, np.generic)
+        if isinstance(value, np.generic):  # valid perhaps, never canonical
+            return False
+        try:
+            return (type(value).__name__, value) in self._keys
+        except TypeError:  # unhashable: no choice is
+            return False
 
     def coerce(self, value: object) -> ChoiceValue:
         if isinstance(value, np.generic):
@@ -731,13 +736,18 @@ class SearchSpace(BaseModel):
 
     def _all_canonical(self, point: Mapping[str, Any]) -> bool:
         """Every parameter present, in definition order, with a canonical value."""
-        params = self.params
-        if len(point) != len(params):
+        checks = self._accepts
+        if len(point) != len(checks):
             return False
-        for (name, value), expected in zip(point.items(), params, strict=True):
-            if name != expected or not params[name].accepts(value):
+        pairs = zip(point.items(), checks, strict=True)
+        for (name, value), (expected, accepts) in pairs:
+            if name != expected or not accepts(value):
                 return False
         return True
+
+    @cached_property
+    def _accepts(self) -> tuple[tuple[str, Callable[[object], bool]], ...]:
+        return tuple((name, param.accepts) for name, param in self.params.items())
 
     def key(self, point: Mapping[str, Any]) -> tuple[object, ...]:
         """A hashable key identifying ``point``: its names and values.

@@ -238,21 +238,27 @@ class Trial:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
-        optional = {
-            "moves": [m.to_dict() for m in self.moves],
-            "score": self.score,
-            "score_std": self.score_std,
-            "fold_scores": list(self.fold_scores),
-            "fit_time": self.fit_time,
-            "score_time": self.score_time,
-            "metrics": self.metrics,
-            "error": self.error,
-            "warnings": list(self.warnings),
-            "cached_from": self.cached_from,
-        }
-        data.update(
-            {k: v for k, v in optional.items() if v is not None and v != [] and v != {}}
-        )
+        # Field by field rather than by filtering a dict: this runs per trial.
+        if self.moves:
+            data["moves"] = [m.to_dict() for m in self.moves]
+        if self.score is not None:
+            data["score"] = self.score
+        if self.score_std is not None:
+            data["score_std"] = self.score_std
+        if self.fold_scores:
+            data["fold_scores"] = list(self.fold_scores)
+        if self.fit_time is not None:
+            data["fit_time"] = self.fit_time
+        if self.score_time is not None:
+            data["score_time"] = self.score_time
+        if self.metrics:
+            data["metrics"] = self.metrics
+        if self.error is not None:
+            data["error"] = self.error
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        if self.cached_from is not None:
+            data["cached_from"] = self.cached_from
         return data
 
     @classmethod
