@@ -21,6 +21,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,8 +149,8 @@ class EventLog:
         """Flush, sync to disk and close."""
         if self._file is not None:
             self._file.flush()
-            self._syncer.stop()
-            os.fsync(self._file.fileno())
+            if not self._syncer.stop():
+                os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
 
@@ -157,7 +158,9 @@ class EventLog:
 class _Syncer(Protocol):
     def request(self) -> None: ...
 
-    def stop(self) -> None: ...
+    def stop(self) -> bool:
+        """Stop; whether everything written before was synced."""
+        ...
 
 
 def _start_syncer(fd: int, interval: float) -> _Syncer:
@@ -168,17 +171,35 @@ def _start_syncer(fd: int, interval: float) -> _Syncer:
         return _SyncThread(fd, interval)
 
 
-# The helper: sync when woken, at most once per interval, and once more at
-# the end of input (the log closed, or this process gone, killed included).
+# The helper. Woken by a byte on its pipe, it syncs, then waits out the
+# interval and syncs again if the file grew meanwhile (the run sends at most
+# a byte per interval, so a trial may come without one), until a wait ends
+# with nothing new: then it sleeps until the next byte. The end of input (the
+# log closed, or the run gone, killed included) ends any wait at once, with a
+# last sync.
 _SYNC_HELPER = """\
-import os, signal, sys, time
+import os, select, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 fd, wake, interval = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 sync = getattr(os, "fdatasync", os.fsync)
+
+def synced_size():
+    size = os.fstat(fd).st_size
+    sync(fd)
+    return size
+
+def waited_out(interval):  # False if input ended during the wait
+    deadline = time.monotonic() + interval
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([wake], [], [], left)[0] and not os.read(wake, 1 << 16):
+            return False
+    return True
+
 try:
     while os.read(wake, 1 << 16):
-        sync(fd)
-        time.sleep(interval)
+        size = synced_size()
+        while waited_out(interval) and os.fstat(fd).st_size != size:
+            size = synced_size()
     sync(fd)
 except OSError:
     sys.exit(3)
@@ -216,10 +237,17 @@ class _SyncProcess:
             os.close(wake_read)
         os.set_blocking(self._wake, False)
         self._open = True
+        self._interval = interval
+        self._woken = -math.inf
 
     def request(self) -> None:
-        if not self._open:
+        # At most a byte per interval: a wake-up costs the writer a few
+        # microseconds, and what comes between is synced when the helper's
+        # wait is over and it finds the file grown.
+        now = time.monotonic()
+        if not self._open or now - self._woken < self._interval:
             return
+        self._woken = now
         try:
             os.write(self._wake, b"\0")
         except BlockingIOError:
@@ -228,7 +256,8 @@ class _SyncProcess:
             logger.warning("cannot sync the event log to disk: %s", exc)
             self._open = False
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        synced = self._open  # the helper's last sync covers all that was written
         self._open = False
         with contextlib.suppress(OSError):  # closing it tells the helper to finish
             os.close(self._wake)
@@ -239,6 +268,7 @@ class _SyncProcess:
             code = self._process.wait()
         if code:
             logger.warning("the event log's sync helper exited with status %s", code)
+        return synced and code == 0
 
 
 class _SyncThread:
@@ -274,10 +304,11 @@ class _SyncThread:
             if self._interval and self._stopping.wait(self._interval):
                 return
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
         self._stopping.set()
         self._wanted.set()
         self._thread.join()
+        return False  # what came after its last sync is the closer's to sync
 
 
 class RunFolder:
