@@ -12,6 +12,7 @@ A run folder holds::
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -146,7 +147,13 @@ class EventLog:
         self._syncer.request()
 
     def close(self) -> None:
-        """Flush, sync to disk and close."""
+        """Flush, sync to disk and close.
+
+        The helper's last sync may end a few milliseconds after this
+        returns (an exiting interpreter waits for it); what was written is
+        with the operating system already, so only a machine crash in those
+        milliseconds could lose it.
+        """
         if self._file is not None:
             self._file.flush()
             if not self._syncer.stop():
@@ -217,6 +224,7 @@ class _SyncProcess:
     """
 
     def __init__(self, fd: int, interval: float) -> None:
+        _reap_helpers()
         wake_read, self._wake = os.pipe()
         try:
             self._process = subprocess.Popen(
@@ -257,18 +265,39 @@ class _SyncProcess:
             self._open = False
 
     def stop(self) -> bool:
-        synced = self._open  # the helper's last sync covers all that was written
+        """Tell the helper to make its last sync, and let it finish on its own.
+
+        The run does not wait the few milliseconds a last sync takes: the
+        helper is reaped later, and an exiting interpreter waits for it.
+        """
+        synced = self._open and self._process.poll() is None
         self._open = False
         with contextlib.suppress(OSError):  # closing it tells the helper to finish
             os.close(self._wake)
+        if synced:
+            _finishing.append(self._process)
+        return synced
+
+
+_finishing: list[subprocess.Popen[bytes]] = []  # helpers making their last sync
+
+
+def _reap_helpers(*, wait: bool = False) -> None:
+    """Forget helpers that have exited; with ``wait``, wait for them first."""
+    for process in list(_finishing):
         try:
-            code = self._process.wait(timeout=_SYNC_HELPER_WAIT_S)
+            code = process.wait(_SYNC_HELPER_WAIT_S) if wait else process.poll()
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            code = self._process.wait()
+            process.kill()
+            code = process.wait()
+        if code is None:
+            continue
+        _finishing.remove(process)
         if code:
             logger.warning("the event log's sync helper exited with status %s", code)
-        return synced and code == 0
+
+
+atexit.register(_reap_helpers, wait=True)
 
 
 class _SyncThread:

@@ -336,7 +336,7 @@ def test_the_log_is_synced_by_a_helper_that_ends_with_it(tmp_path: Path) -> None
         log.commit()
     assert helper._process.poll() is None  # alive while the log is open
     log.close()
-    assert helper._process.returncode == 0  # it synced at the end and exited
+    assert helper._process.wait(timeout=30) == 0  # it synced at the end and exited
     events = list(read_events(tmp_path / "events.jsonl"))
     assert [e.trial.number for e in events if isinstance(e, at.TrialFinished)] == [
         0,
