@@ -173,7 +173,7 @@ class _Syncer(Protocol):
 def _start_syncer(fd: int, interval: float) -> _Syncer:
     try:
         return _SyncProcess(fd, interval)
-    except OSError as exc:  # no interpreter to start: sync from a thread
+    except (OSError, ValueError) as exc:  # no interpreter, or no pass_fds here
         logger.debug("event log syncs from a thread: %s", exc)
         return _SyncThread(fd, interval)
 
@@ -181,32 +181,46 @@ def _start_syncer(fd: int, interval: float) -> _Syncer:
 # The helper. Woken by a byte on its pipe, it syncs, then waits out the
 # interval and syncs again if the file grew meanwhile (the run sends at most
 # a byte per interval, so a trial may come without one), until a wait ends
-# with nothing new: then it sleeps until the next byte. The end of input (the
-# log closed, or the run gone, killed included) ends any wait at once, with a
-# last sync.
+# with nothing new: then it waits for the next byte. The end of the log (an
+# END byte, the pipe closed, or the run gone, killed included) ends any wait
+# at once, with a last sync.
+_END = b"\x01"
 _SYNC_HELPER = """\
 import os, select, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 fd, wake, interval = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 sync = getattr(os, "fdatasync", os.fsync)
+parent = os.getppid()
+
+def ended():  # read what the run sent: the end, or only wake-ups
+    data = os.read(wake, 1 << 16)
+    return not data or b"\\x01" in data
+
+def next_request():  # False once the log ended or the run is gone
+    while not select.select([wake], [], [], 1.0)[0]:
+        if os.getppid() != parent:
+            return False
+    return not ended()
+
+def waited_out(interval):  # False if the log ended during the wait
+    deadline = time.monotonic() + interval
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([wake], [], [], left)[0] and ended():
+            return False
+    return True
 
 def synced_size():
     size = os.fstat(fd).st_size
     sync(fd)
     return size
 
-def waited_out(interval):  # False if input ended during the wait
-    deadline = time.monotonic() + interval
-    while (left := deadline - time.monotonic()) > 0:
-        if select.select([wake], [], [], left)[0] and not os.read(wake, 1 << 16):
-            return False
-    return True
-
 try:
-    while os.read(wake, 1 << 16):
+    running = next_request()
+    while running:
         size = synced_size()
-        while waited_out(interval) and os.fstat(fd).st_size != size:
+        while (running := waited_out(interval)) and os.fstat(fd).st_size != size:
             size = synced_size()
+        running = running and next_request()
     sync(fd)
 except OSError:
     sys.exit(3)
@@ -272,7 +286,11 @@ class _SyncProcess:
         """
         synced = self._open and self._process.poll() is None
         self._open = False
-        with contextlib.suppress(OSError):  # closing it tells the helper to finish
+        # The end byte tells the helper even if a forked child holds the pipe
+        # open too; if the pipe is full or the helper gone, closing must do.
+        with contextlib.suppress(OSError):
+            os.write(self._wake, _END)
+        with contextlib.suppress(OSError):
             os.close(self._wake)
         if synced:
             _finishing.append(self._process)

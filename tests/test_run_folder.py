@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -343,6 +344,26 @@ def test_the_log_is_synced_by_a_helper_that_ends_with_it(tmp_path: Path) -> None
         1,
         2,
     ]
+
+
+def test_a_forked_child_holding_the_pipe_does_not_keep_the_helper(
+    tmp_path: Path,
+) -> None:
+    """An objective may fork; its child inherits the pipe to the helper."""
+    log = EventLog(tmp_path / "events.jsonl")
+    helper = log._syncer
+    assert isinstance(helper, _SyncProcess)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only waits to be killed
+        time.sleep(60)
+        os._exit(0)
+    try:
+        log.write(_finished_event())
+        log.close()
+        assert helper._process.wait(timeout=30) == 0
+    finally:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
 
 
 def test_the_sync_helper_of_a_killed_run_exits(tmp_path: Path) -> None:
