@@ -745,9 +745,15 @@ class SearchSpace(BaseModel):
                 return False
         return True
 
-    @cached_property
+    @property
     def _accepts(self) -> tuple[tuple[str, Callable[[object], bool]], ...]:
-        return tuple((name, param.accepts) for name, param in self.params.items())
+        # Cached for the params it was made from: ``model_copy(update=...)``
+        # copies the cache along with the fields, and must not reuse it.
+        cache = self.__dict__.get("_accepts_cache")
+        if cache is None or cache[0] is not self.params:
+            checks = tuple((name, param.accepts) for name, param in self.params.items())
+            cache = self.__dict__["_accepts_cache"] = (self.params, checks)
+        return cache[1]
 
     def key(self, point: Mapping[str, Any]) -> tuple[object, ...]:
         """A hashable key identifying ``point``: its names and values.

@@ -906,3 +906,12 @@ def test_importing_autotune_core_does_not_import_hypothesis() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_a_copied_space_with_other_params_does_not_reuse_the_checks() -> None:
+    """``model_copy(update=...)`` copies what validation caches; it is not reused."""
+    space = at.SearchSpace({"x": at.Float(low=0, high=1)})
+    assert space.validate_point({"x": 0.5}) == {"x": 0.5}  # fills the cache
+    narrowed = space.model_copy(update={"params": {"x": at.Float(low=0, high=0.1)}})
+    with pytest.raises(at.ConfigError, match=r"\[0.0, 0.1\], got 0.5"):
+        narrowed.validate_point({"x": 0.5})
