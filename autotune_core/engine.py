@@ -263,10 +263,13 @@ async def _drive(tuner: Tuner, executor: Executor) -> None:
     time_limit = tuner.config.trial_timeout_s
     in_flight = 0
     since_checkpoint = 0
+    # Only objectives that declare it get a context; skip making one per trial.
+    wants_context = getattr(executor.objective, "accepts_context", False)
     async with send, receive, anyio.create_task_group() as group:
         while True:
             while in_flight < concurrency and (pending := tuner.ask()) is not None:
-                outcome = executor.evaluate_now(pending.params, tuner.context(pending))
+                context = tuner.context(pending) if wants_context else None
+                outcome = executor.evaluate_now(pending.params, context)
                 if outcome is None:
                     group.start_soon(
                         _evaluate,

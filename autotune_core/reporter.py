@@ -116,6 +116,8 @@ class _Broadcaster:
             reporter.bind(control)
 
     def publish(self, event: Event) -> None:
+        if not self.reporters:
+            return
         for reporter in list(self.reporters):
             try:
                 reporter.handle(event)

@@ -75,6 +75,7 @@ _ENCODER = json.JSONEncoder(
     separators=(",", ":"), default=json_default, allow_nan=False
 )
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
+_LINE_OPTIONS = _ORJSON_OPTIONS | orjson.OPT_APPEND_NEWLINE
 
 
 def encode(data: Any) -> bytes:
@@ -87,6 +88,14 @@ def encode(data: Any) -> bytes:
         return orjson.dumps(data, default=json_default, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError included
         return dumps_stdlib(data).encode()
+
+
+def _encode_line(data: Any) -> bytes:
+    """:func:`encode` with the newline a JSON-lines file needs."""
+    try:
+        return orjson.dumps(data, default=json_default, option=_LINE_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError included
+        return dumps_stdlib(data).encode() + b"\n"
 
 
 def dumps(data: Any) -> str:
@@ -137,7 +146,7 @@ class EventLog:
         """Append one event (buffered until :meth:`commit`)."""
         if self._file is None:
             raise RunFolderError(f"event log {str(self.path)!r} is closed")
-        self._file.write(encode(event.to_dict()) + b"\n")
+        self._file.write(_encode_line(event.to_dict()))
 
     def commit(self) -> None:
         """Hand what was written to the operating system; schedule a disk sync."""

@@ -187,7 +187,10 @@ class Int(_Base):
 
     def from_unit(self, unit: float) -> int:
         """The grid value nearest to position ``unit`` (clipped to [0, 1])."""
-        unit = min(max(unit, 0.0), 1.0)
+        if unit < 0.0:  # comparisons, not min(max()): this runs for every move
+            unit = 0.0
+        elif unit > 1.0:
+            unit = 1.0
         steps = (self.high - self.low) // self.step
         if self.log:
             raw = self.low * (self.high / self.low) ** unit
@@ -282,7 +285,10 @@ class Float(_Base):
 
     def from_unit(self, unit: float) -> float:
         """The value at position ``unit`` (clipped to [0, 1])."""
-        unit = min(max(unit, 0.0), 1.0)
+        if unit < 0.0:  # comparisons, not min(max()): this runs for every move
+            unit = 0.0
+        elif unit > 1.0:
+            unit = 1.0
         if self.log:
             value = math.exp(
                 math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))
@@ -291,7 +297,9 @@ class Float(_Base):
             value = self.low + unit * span
         else:  # a range near the largest float: weigh the ends instead
             value = self.low * (1 - unit) + self.high * unit
-        return min(max(value, self.low), self.high)
+        if value < self.low:
+            return self.low
+        return self.high if value > self.high else value
 
     def default(self) -> float:
         if self.start is not None:
@@ -463,13 +471,15 @@ class Layers(_Base):
         )
 
     def accepts(self, value: object) -> bool:
-        return (
-            type(value) is tuple
-            and self.min_layers <= len(value) <= self.max_layers
-            and all(
-                type(w) is int and self.min_units <= w <= self.max_units for w in value
-            )
-        )
+        if type(value) is not tuple or not (
+            self.min_layers <= len(value) <= self.max_layers
+        ):
+            return False
+        low, high = self.min_units, self.max_units
+        for width in value:  # a loop, not all(...): this runs for every trial
+            if type(width) is not int or not low <= width <= high:
+                return False
+        return True
 
     def coerce(self, value: object) -> tuple[int, ...]:
         if type(value) is tuple and self.contains(value):

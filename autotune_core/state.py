@@ -125,7 +125,9 @@ class SearchState:
         key = self.space.key(params)
         if self._earlier(key) is not None:
             return True
-        return any(self.space.key(c.params) == key for c in self._pending)
+        return bool(self._pending) and any(
+            self.space.key(c.params) == key for c in self._pending
+        )
 
     def earlier_trial(self, params: Mapping[str, Any]) -> Trial | None:
         """The first finished trial that evaluated ``params``, if any."""
@@ -145,11 +147,19 @@ class SearchState:
     def _add_pending(self, candidate: Candidate) -> None:
         self._pending.append(candidate)
 
-    def _finish(self, candidate: Candidate | None, trial: Trial) -> None:
+    def _finish(
+        self,
+        candidate: Candidate | None,
+        trial: Trial,
+        key: tuple[object, ...] | None = None,
+    ) -> None:
+        """Record ``trial``; ``key``, if the caller has it, is its params' key."""
         if candidate is not None:
             self._pending.remove(candidate)
         self._history.append(trial)
-        self._seen.setdefault(hash(self.space.key(trial.params)), trial)
+        if key is None:
+            key = self.space.key(trial.params)
+        self._seen.setdefault(hash(key), trial)
         if trial.accepted:
             self.incumbent = trial
             self.trials_since_acceptance = 0

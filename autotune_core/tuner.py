@@ -438,8 +438,11 @@ class Tuner:
             )
 
     def _checked(self, candidate: Candidate) -> Candidate:
+        space = self.space
+        if not space.conditions and space._all_canonical(candidate.params):
+            return candidate  # the common case: valid as it is, nothing to copy
         try:
-            params = self.space.validate_point(candidate.params)
+            params = space.validate_point(candidate.params)
         except ConfigError as exc:
             raise StrategyError(
                 f"{self.strategy!r} proposed an invalid candidate: {exc}"
@@ -556,7 +559,7 @@ class Tuner:
             self._failures_in_row = 0
         record = _record(pending, outcome)
         if not held:
-            return self._finish(pending.candidate, record)
+            return self._finish(pending.candidate, record, key=key)
         self._held.append((pending.candidate, record))
         if not self._barrier and not any(q.batch for q in self._queue):
             self._release_held()
@@ -575,14 +578,19 @@ class Tuner:
         return trial.score if self.config.direction == "maximize" else -trial.score
 
     def _finish(
-        self, candidate: Candidate | None, trial: Trial, *, judge: bool = True
+        self,
+        candidate: Candidate | None,
+        trial: Trial,
+        *,
+        judge: bool = True,
+        key: tuple[object, ...] | None = None,
     ) -> Trial:
         """Apply acceptance, update the state, tell the strategy, publish."""
         previous = self.state.incumbent
         judged = judge and trial.score is not None and trial.status in _JUDGED
         if judged and self.acceptance.accept(trial, previous, self.state):
             trial = replace(trial, accepted=True)
-        self.state._finish(candidate, trial)
+        self.state._finish(candidate, trial, key)
         self.strategy.tell(trial, self.state)
         self._publish(TrialFinished(trial))
         if trial.accepted:
@@ -921,6 +929,8 @@ def _versions() -> dict[str, str]:
 
 
 def _log_trial(trial: Trial) -> None:
+    if not logger.isEnabledFor(logging.INFO):
+        return
     if trial.score is not None:
         logger.info(
             "trial %d %s score=%.6g%s",

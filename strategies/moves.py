@@ -83,7 +83,8 @@ def move_param(
     if isinstance(param, Int):
         return _move_int(name, param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Categorical):
-        others = [c for c in param.choices if not _same(c, value)]
+        kind = type(value)  # a choice is the value only if of the same type
+        others = [c for c in param.choices if type(c) is not kind or c != value]
         return Move(name, "switch", value, others[pick(rng, len(others))])
     if isinstance(param, Bool):
         return Move(name, "flip", value, not value)
@@ -94,10 +95,6 @@ def move_param(
     raise TypeError(
         f"no move defined for parameter {name!r} of type {type(param).__name__}"
     )
-
-
-def _same(a: object, b: object) -> bool:
-    return type(a) is type(b) and a == b
 
 
 def _move_float(name: str, param: Float, value: float, step: float) -> Move:
