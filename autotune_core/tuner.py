@@ -7,6 +7,7 @@ who run evaluations themselves drive it with :meth:`Tuner.ask` and
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -912,6 +913,12 @@ def _describe(plugin: StepStrategy | AcceptancePolicy) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
+    return dict(_installed_versions())
+
+
+@functools.cache
+def _installed_versions() -> dict[str, str]:
+    # Read once per process: parsing package metadata takes milliseconds.
     versions = {"python": platform.python_version()}
     for dist in (
         "autotune-core",
