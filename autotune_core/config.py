@@ -80,9 +80,9 @@ class RunConfig(BaseModel):
     log_sync
         ``"trial"``: the event log is synced to disk (fsync) after every
         trial, by a helper process so that the run never waits for the
-        disk, and at most every 2 ms (trials finishing closer together share
-        a sync); a machine crash loses only trials in flight and any
-        finished in the last few milliseconds.
+        disk, and at most every 10 ms (trials finishing closer together
+        share a sync); a machine crash loses only trials in flight and any
+        finished in the last 10 ms or so.
         ``"batch"``: synced at most once a second and at the end; a killed
         process still loses nothing that finished (every line is flushed to
         the operating system at once), a machine crash may lose the last
