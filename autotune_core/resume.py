@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -182,7 +182,8 @@ _PCG64_KEYS = frozenset({"state", "inc"})
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's state as compact plain data (big integers in hex)."""
-    state = dict(rng.bit_generator.state)
+    # numpy builds a new dict on every call: it is ours to change (per trial)
+    state = cast("dict[str, Any]", rng.bit_generator.state)
     inner = state["state"]
     if state["bit_generator"] == "PCG64" and inner.keys() == _PCG64_KEYS:
         state["state"] = {"state": f"{inner['state']:x}", "inc": f"{inner['inc']:x}"}

@@ -490,7 +490,7 @@ class Tuner:
         }
         if self._hold_best:
             checkpoint["hold_best"] = True
-        queued = [q for q in self._queue if q.number is None]
+        queued = [q for q in self._queue if q.number is None] if self._queue else ()
         if queued:
             checkpoint["starts"] = [
                 q.candidate.to_dict() for q in queued if not q.batch
@@ -870,24 +870,39 @@ def _check_record_entry(filename: object, data: object) -> None:
 
 def _record(pending: PendingTrial, outcome: Outcome) -> Trial:
     ev = outcome.evaluation
-    scored = ev is not None and outcome.status in (TrialStatus.OK, TrialStatus.PRUNED)
+    candidate = pending.candidate
+    if ev is None:
+        return Trial(
+            number=pending.number,
+            params=candidate.params,
+            status=outcome.status,
+            parent=candidate.parent,
+            moves=candidate.moves,
+            error=outcome.error,
+            started_at=pending.started_at,
+            finished_at=outcome.finished_at,
+        )
+    scored = outcome.status in _SCORED
     return Trial(
         number=pending.number,
-        params=pending.candidate.params,
+        params=candidate.params,
         status=outcome.status,
-        parent=pending.candidate.parent,
-        moves=pending.candidate.moves,
-        score=ev.score if scored and ev is not None else None,
-        score_std=None if ev is None else ev.score_std,
-        fold_scores=() if ev is None else ev.fold_scores,
-        fit_time=None if ev is None else ev.fit_time,
-        score_time=None if ev is None else ev.score_time,
-        metrics={} if ev is None else ev.metrics,
+        parent=candidate.parent,
+        moves=candidate.moves,
+        score=ev.score if scored else None,
+        score_std=ev.score_std,
+        fold_scores=ev.fold_scores,
+        fit_time=ev.fit_time,
+        score_time=ev.score_time,
+        metrics=ev.metrics,
         error=outcome.error,
-        warnings=() if ev is None else ev.warnings,
+        warnings=ev.warnings,
         started_at=pending.started_at,
         finished_at=outcome.finished_at,
     )
+
+
+_SCORED = frozenset({TrialStatus.OK, TrialStatus.PRUNED})  # statuses that keep a score
 
 
 def _as_outcome(result: object, started_at: float) -> Outcome:

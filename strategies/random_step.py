@@ -11,6 +11,7 @@ from autotune_core import (
     Candidate,
     Float,
     Int,
+    Move,
     SearchSpace,
     SearchState,
     StepStrategy,
@@ -108,14 +109,14 @@ class RandomStep(StepStrategy):
         movable = self._movable(state.space, incumbent)
         if not movable:
             return None
-        candidate = self._step(state, incumbent, movable, rng)
+        params, move = self._step(state, incumbent, movable, rng)
         for _ in range(self.max_tries - 1):
-            if not state.has_seen(candidate.params):
+            if not state.has_seen(params):
                 break
-            candidate = self._step(state, incumbent, movable, rng)
+            params, move = self._step(state, incumbent, movable, rng)
         if self.bias is not None:
-            self.bias.record(movable, [move.param for move in candidate.moves])
-        return candidate
+            self.bias.record(movable, [move.param])
+        return Candidate(params, parent=incumbent.number, moves=(move,))
 
     def _step(
         self,
@@ -123,7 +124,8 @@ class RandomStep(StepStrategy):
         incumbent: Trial,
         movable: list[str],
         rng: np.random.Generator,
-    ) -> Candidate:
+    ) -> tuple[dict[str, Any], Move]:
+        """One move from the incumbent: the new configuration and the move."""
         name, direction = self._choose(state.space, movable, rng)
         params = incumbent.params
         move = move_param(
@@ -139,7 +141,7 @@ class RandomStep(StepStrategy):
         new = {**params, name: move.new}
         if space.conditions:  # the move may switch other parameters on or off
             new = space.normalize(new)
-        return Candidate(new, parent=incumbent.number, moves=(move,))
+        return new, move
 
     def _movable(self, space: SearchSpace, incumbent: Trial) -> list[str]:
         """:func:`movable_names` of the incumbent, kept while it stays the same."""
