@@ -7,6 +7,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
@@ -40,8 +41,10 @@ __all__ = ["tune", "tune_async"]
 
 logger = logging.getLogger(__name__)
 
-# Let other tasks run at least this often when the inline executor never yields.
-_CHECKPOINT_EVERY = 32
+# When the inline executor never yields, let other tasks (the signal receiver
+# among them) run once this much time has passed: after every trial that took
+# longer, and every few hundred nearly free trials.
+_YIELD_EVERY_S = 0.01
 
 _Result = tuple[PendingTrial, Outcome]
 
@@ -262,7 +265,7 @@ async def _drive(tuner: Tuner, executor: Executor) -> None:
     concurrency = tuner.config.concurrency
     time_limit = tuner.config.trial_timeout_s
     in_flight = 0
-    since_checkpoint = 0
+    yielded = time.monotonic()
     # Only objectives that declare it get a context; skip making one per trial.
     wants_context = getattr(executor.objective, "accepts_context", False)
     async with send, receive, anyio.create_task_group() as group:
@@ -282,10 +285,9 @@ async def _drive(tuner: Tuner, executor: Executor) -> None:
                     in_flight += 1
                     continue
                 tuner.tell(pending, outcome)
-                since_checkpoint += 1
-                if since_checkpoint >= _CHECKPOINT_EVERY:
-                    since_checkpoint = 0
+                if time.monotonic() - yielded >= _YIELD_EVERY_S:
                     await anyio.lowlevel.checkpoint()
+                    yielded = time.monotonic()
             if in_flight == 0:
                 return
             pending, outcome = await receive.receive()

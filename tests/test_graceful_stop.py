@@ -197,6 +197,38 @@ def test_tune_takes_over_sigterm_only_when_asked(handle: bool) -> None:
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_an_inline_run_of_slow_trials_stops_after_the_current_one() -> None:
+    """The engine lets the signal receiver run after every trial longer than
+    a few milliseconds, not only every so many trials."""
+    started = threading.Event()
+
+    def objective(params: dict[str, float]) -> float:
+        started.set()
+        time.sleep(0.05)
+        return params["x"]
+
+    def interrupt() -> None:
+        started.wait(30)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=interrupt)
+    sender.start()
+    result = at.tune(
+        objective,
+        at.SearchSpace({"x": at.Float(low=0, high=1)}),
+        max_trials=200,
+        seed=0,
+        executor="inline",
+        run_dir=False,
+        handle_signals=True,
+    )
+    sender.join()
+
+    assert result.stop_reason == "interrupted by SIGTERM"
+    assert len(result.trials) < 20  # about 5 ran before the signal, one after
+
+
 _HANGING_SCRIPT = """
 import json, os, sys, time
 from pathlib import Path
