@@ -871,32 +871,20 @@ def _check_record_entry(filename: object, data: object) -> None:
 def _record(pending: PendingTrial, outcome: Outcome) -> Trial:
     ev = outcome.evaluation
     candidate = pending.candidate
-    if ev is None:
-        return Trial(
-            number=pending.number,
-            params=candidate.params,
-            status=outcome.status,
-            parent=candidate.parent,
-            moves=candidate.moves,
-            error=outcome.error,
-            started_at=pending.started_at,
-            finished_at=outcome.finished_at,
-        )
-    scored = outcome.status in _SCORED
     return Trial(
         number=pending.number,
         params=candidate.params,
         status=outcome.status,
         parent=candidate.parent,
         moves=candidate.moves,
-        score=ev.score if scored else None,
-        score_std=ev.score_std,
-        fold_scores=ev.fold_scores,
-        fit_time=ev.fit_time,
-        score_time=ev.score_time,
-        metrics=ev.metrics,
+        score=ev.score if ev is not None and outcome.status in _SCORED else None,
+        score_std=None if ev is None else ev.score_std,
+        fold_scores=() if ev is None else ev.fold_scores,
+        fit_time=None if ev is None else ev.fit_time,
+        score_time=None if ev is None else ev.score_time,
+        metrics={} if ev is None else ev.metrics,
         error=outcome.error,
-        warnings=ev.warnings,
+        warnings=() if ev is None else ev.warnings,
         started_at=pending.started_at,
         finished_at=outcome.finished_at,
     )
