@@ -253,7 +253,7 @@ class _SyncProcess:
         try:
             self._process = subprocess.Popen(
                 [
-                    *(sys.executable, "-I", "-S", "-c", _SYNC_HELPER),
+                    *(_python(), "-I", "-S", "-c", _SYNC_HELPER),
                     *(str(fd), str(wake_read), repr(interval)),
                 ],
                 pass_fds=(fd, wake_read),
@@ -305,6 +305,14 @@ class _SyncProcess:
         if synced:
             _finishing.append(self._process)
         return synced
+
+
+def _python() -> str:
+    """The interpreter for helpers: where Python embedded in another program
+    set one with ``multiprocessing.set_executable``, that one."""
+    from multiprocessing import spawn
+
+    return os.fsdecode(spawn.get_executable() or sys.executable)
 
 
 _finishing: list[subprocess.Popen[bytes]] = []  # helpers making their last sync
