@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
+
 import autotune_core as at
 
 FORMULAS = ("=1+1", "-1.5", "@SUM(A1)", "+cmd", "#N/A", "plain")
@@ -50,6 +52,23 @@ def make_run(
         run_dir=folder,
         **options,
     )
+
+
+in_and_out_of_a_run_folder = pytest.mark.parametrize(
+    "in_folder",
+    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
+)
+"""Runs a test with a run folder and with ``run_dir=False``."""
+
+
+def run_without_paths(
+    tmp_path: Path, in_folder: bool, reporter: str | at.Reporter
+) -> tuple[Path, at.TuneResult]:
+    """A short run with ``reporter`` given no path, and where its files belong:
+    the run folder, or the working directory (``tmp_path``) without one."""
+    folder = tmp_path / "run" if in_folder else tmp_path
+    result = make_run(folder if in_folder else False, trials=5, reporters=[reporter])
+    return folder, result
 
 
 def replay(folder: Path, reporter: at.Reporter) -> at.Reporter:

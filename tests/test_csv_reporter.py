@@ -9,7 +9,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _reporting_runs import SPACE, make_run, replay
+from _reporting_runs import (
+    SPACE,
+    in_and_out_of_a_run_folder,
+    make_run,
+    replay,
+    run_without_paths,
+)
 
 import autotune_core as at
 from autotune_core.testing import HOSTILE_TEXTS, event_stream
@@ -121,15 +127,11 @@ def test_no_hostile_text_starts_a_formula(text: str) -> None:
     assert not csv_field(text).startswith(FORMULA_STARTS)
 
 
-@pytest.mark.parametrize(
-    "in_folder",
-    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
-)
+@in_and_out_of_a_run_folder
 def test_given_no_path_it_writes_into_the_run_folder(
     tmp_path: Path, in_folder: bool
 ) -> None:
-    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
-    result = make_run(folder if in_folder else False, trials=5, reporters=["csv"])
+    folder, result = run_without_paths(tmp_path, in_folder, "csv")
 
     name = f"{safe_name(result.name)}.csv"
     assert sorted(tmp_path.rglob("*.csv")) == [folder / name]

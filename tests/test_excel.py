@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pytest
-from _reporting_runs import FORMULAS, SPACE, make_run, replay
+from _reporting_runs import (
+    FORMULAS,
+    SPACE,
+    in_and_out_of_a_run_folder,
+    make_run,
+    replay,
+    run_without_paths,
+)
 from openpyxl.chart import LineChart
 
 import autotune_core as at
@@ -412,15 +419,11 @@ def test_default_path_is_named_after_the_run(tmp_path: Path) -> None:
     assert (tmp_path / reporter.path).is_file()
 
 
-@pytest.mark.parametrize(
-    "in_folder",
-    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
-)
+@in_and_out_of_a_run_folder
 def test_given_no_path_it_writes_into_the_run_folder(
     tmp_path: Path, in_folder: bool
 ) -> None:
-    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
-    result = make_run(folder if in_folder else False, trials=5, reporters=["excel"])
+    folder, result = run_without_paths(tmp_path, in_folder, "excel")
 
     name = f"{safe_name(result.name)}.xlsx"
     assert sorted(tmp_path.rglob("*.xlsx")) == [folder / name]

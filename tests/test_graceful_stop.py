@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _processes import running
 
 import autotune_core as at
 
@@ -56,14 +57,6 @@ def _evaluated(result: at.TuneResult) -> int:
     return sum(t.status is not at.TrialStatus.CACHED for t in result.trials)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["int", "term"])
 def test_signal_stops_the_python_api_gracefully(tmp_path: Path, signum: int) -> None:
     script = tmp_path / "long_run.py"
@@ -85,7 +78,7 @@ def test_signal_stops_the_python_api_gracefully(tmp_path: Path, signum: int) -> 
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["reason"] == f"interrupted by {signal.Signals(signum).name}"
     assert summary["n"] < 1000
-    assert not any(_alive(pid) for pid in summary["pids"]), "workers outlived the run"
+    assert not any(running(pid) for pid in summary["pids"]), "workers outlived the run"
     loaded = at.load_run(run)
     assert loaded.stop_reason == summary["reason"]
     assert len(loaded.trials) == summary["n"]
@@ -258,15 +251,6 @@ if __name__ == "__main__":
 """
 
 
-def _running(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def _wait_for(condition: Any, what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -330,7 +314,7 @@ def test_trials_past_the_grace_period_are_cancelled_and_reporters_closed(
     assert loaded.stop_reason == "interrupted by SIGTERM"
     assert set(loaded.status_counts) == {"ok"}, "cancelled trials are not recorded"
     hung = [int(p.name.split("-")[1]) for p in tmp_path.glob("hanging-*")]
-    _wait_for(lambda: not any(_running(pid) for pid in hung), "hung workers die", 5)
+    _wait_for(lambda: not any(running(pid) for pid in hung), "hung workers die", 5)
 
     # every reporter was flushed and closed: each has every finished trial
     with (out / "trials.csv").open(newline="", encoding="utf-8") as file:

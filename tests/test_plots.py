@@ -10,7 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _reporting_runs import SPACE, make_run, replay
+from _reporting_runs import (
+    SPACE,
+    in_and_out_of_a_run_folder,
+    make_run,
+    replay,
+    run_without_paths,
+)
 from PIL import Image
 
 import autotune_core as at
@@ -50,16 +56,11 @@ def test_three_pngs_are_written(run: at.TuneResult, tmp_path: Path) -> None:
             assert len(colours) > 20
 
 
-@pytest.mark.parametrize(
-    "in_folder",
-    [pytest.param(True, id="run-folder"), pytest.param(False, id="run_dir=False")],
-)
+@in_and_out_of_a_run_folder
 def test_given_no_path_it_writes_into_the_run_folder(
     tmp_path: Path, in_folder: bool
 ) -> None:
-    folder = tmp_path / "run" if in_folder else tmp_path  # tmp_path is the cwd
-    reporter = PlotReporter(dpi=20)
-    result = make_run(folder if in_folder else False, trials=5, reporters=[reporter])
+    folder, result = run_without_paths(tmp_path, in_folder, PlotReporter(dpi=20))
 
     plots = folder / f"{safe_name(result.name)}-plots"
     assert sorted(p.relative_to(plots) for p in tmp_path.rglob("*.png")) == [

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _processes import running
 
 import autotune_core as at
 from tests.conftest import quadratic
@@ -25,15 +26,6 @@ def comparable(result: at.TuneResult) -> list[tuple[Any, ...]]:
         (t.number, t.parent, t.params, t.moves, t.score, t.status, t.accepted)
         for t in result.trials
     ]
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` still runs (a zombie waiting to be reaped does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # -- failures, timeouts, dead workers ---------------------------------------------
@@ -101,7 +93,7 @@ class Fixed(at.StepStrategy):
 def _gone_soon(pids: set[int], timeout: float = 5.0) -> set[int]:
     """Poll up to ``timeout`` seconds; the pids of ``pids`` still alive then."""
     deadline = time.monotonic() + timeout
-    while (alive := {pid for pid in pids if _alive(pid)}) and (
+    while (alive := {pid for pid in pids if running(pid)}) and (
         time.monotonic() < deadline
     ):
         time.sleep(0.05)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _processes import running
 
 import autotune_core as at
 from autotune_core import run_folder
@@ -381,18 +382,9 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert run.returncode == -signal.SIGKILL
     pid = int(run.stdout.split()[0])
     deadline = time.monotonic() + 30
-    while _running(pid):
+    while running(pid):
         assert time.monotonic() < deadline, f"sync helper {pid} outlived its run"
         time.sleep(0.05)
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie is not)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 def test_without_a_helper_the_log_syncs_from_a_thread(
