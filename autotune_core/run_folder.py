@@ -199,12 +199,13 @@ _SYNC_HELPER = """\
 import os, select, signal, sys, time
 signal.signal(signal.SIGINT, signal.SIG_IGN)
 fd, wake, interval = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+END = bytes([int(sys.argv[4])])
 sync = getattr(os, "fdatasync", os.fsync)
 parent = os.getppid()
 
 def ended():  # read what the run sent: the end, or only wake-ups
     data = os.read(wake, 1 << 16)
-    return not data or b"\\x01" in data
+    return not data or END in data
 
 def next_request():  # False once the log ended or the run is gone
     while not select.select([wake], [], [], 1.0)[0]:
@@ -243,8 +244,9 @@ class _SyncProcess:
     A thread in this process would do the same work, but every time it woke
     it would take the interpreter lock from the run, which cost a nearly
     free trial a third of its time; the helper costs the run one byte
-    written to a pipe per trial. Being told of the end by the pipe closing,
-    it also syncs what a killed run had written, and then exits.
+    written to a pipe per sync interval at most. Told of the end by an END
+    byte or by the pipe closing, it syncs what the run had written (a killed
+    run included) and exits.
     """
 
     def __init__(self, fd: int, interval: float) -> None:
@@ -254,7 +256,7 @@ class _SyncProcess:
             self._process = subprocess.Popen(
                 [
                     *(_python(), "-I", "-S", "-c", _SYNC_HELPER),
-                    *(str(fd), str(wake_read), repr(interval)),
+                    *(str(fd), str(wake_read), repr(interval), str(_END[0])),
                 ],
                 pass_fds=(fd, wake_read),
                 stdin=subprocess.DEVNULL,

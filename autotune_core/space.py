@@ -71,6 +71,13 @@ _BOOLS = (bool, np.bool_)
 _REALS = (int, float, np.integer, np.floating)
 
 
+def _clip_unit(unit: float) -> float:
+    """``unit`` clipped to [0, 1] (by comparisons: cheaper than min(max()))."""
+    if unit < 0.0:
+        return 0.0
+    return 1.0 if unit > 1.0 else unit
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, _INTS) and not isinstance(value, _BOOLS)
 
@@ -187,10 +194,7 @@ class Int(_Base):
 
     def from_unit(self, unit: float) -> int:
         """The grid value nearest to position ``unit`` (clipped to [0, 1])."""
-        if unit < 0.0:  # comparisons, not min(max()): this runs for every move
-            unit = 0.0
-        elif unit > 1.0:
-            unit = 1.0
+        unit = _clip_unit(unit)
         steps = (self.high - self.low) // self.step
         if self.log:
             raw = self.low * (self.high / self.low) ** unit
@@ -285,10 +289,7 @@ class Float(_Base):
 
     def from_unit(self, unit: float) -> float:
         """The value at position ``unit`` (clipped to [0, 1])."""
-        if unit < 0.0:  # comparisons, not min(max()): this runs for every move
-            unit = 0.0
-        elif unit > 1.0:
-            unit = 1.0
+        unit = _clip_unit(unit)
         if self.log:
             value = math.exp(
                 math.log(self.low) + unit * (math.log(self.high) - math.log(self.low))
@@ -363,12 +364,8 @@ class Categorical(_Base):
             return False
 
     def accepts(self, value: object) -> bool:
-        if isinstance(value, np.generic):  # valid perhaps, never canonical
-            return False
-        try:
-            return (type(value).__name__, value) in self._keys
-        except TypeError:  # unhashable: no choice is
-            return False
+        # a numpy scalar may be valid, but is never canonical
+        return not isinstance(value, np.generic) and self.contains(value)
 
     def coerce(self, value: object) -> ChoiceValue:
         if isinstance(value, np.generic):
