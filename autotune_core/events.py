@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from autotune_core._records import quick_init
 from autotune_core.exceptions import RunFolderError
 from autotune_core.trial import Move, Trial, _detuple
 
@@ -124,6 +125,7 @@ class SpaceChanged(Event):
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TrialStarted(Event):
     """A candidate was handed to the executor (or answered from the cache)."""
@@ -137,8 +139,11 @@ class TrialStarted(Event):
     batch: bool = False
     checkpoint: dict[str, Any] | None = None
 
-    def _payload(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        # Built in one go rather than merged from _payload(): once per trial.
         data = {
+            "event": self.kind,
+            "v": SCHEMA_VERSION,
             "number": self.number,
             "params": self.params,
             "parent": self.parent,
@@ -152,6 +157,7 @@ class TrialStarted(Event):
         return data
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TrialFinished(Event):
     """A trial finished (whatever its status), acceptance decided."""
@@ -159,10 +165,11 @@ class TrialFinished(Event):
     kind: ClassVar[str] = "trial_finished"
     trial: Trial
 
-    def _payload(self) -> dict[str, Any]:
-        return {"trial": self.trial.to_dict()}
+    def to_dict(self) -> dict[str, Any]:
+        return {"event": self.kind, "v": SCHEMA_VERSION, "trial": self.trial.to_dict()}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NewIncumbent(Event):
     """A trial was accepted and is now the incumbent."""

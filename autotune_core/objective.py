@@ -39,9 +39,14 @@ ObjectiveFn: TypeAlias = Callable[[dict[str, Any]], Any]
 _MAX_WARNINGS = 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
-    """The result of running an objective once, as executors hand it back."""
+    """The result of running an objective once, as executors hand it back.
+
+    Internal (executors to the tuner, which copies what it keeps into a
+    frozen :class:`Trial`), so not frozen: a frozen dataclass costs several
+    times more to build, and one is built per trial.
+    """
 
     status: TrialStatus
     evaluation: Evaluation | None

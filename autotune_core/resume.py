@@ -177,15 +177,12 @@ def _replay(plan: ResumePlan, events: list[Any], *, restore: bool) -> None:
         logger.info("%d unfinished trials dropped: the space changed", len(unfinished))
 
 
-_PCG64_KEYS = frozenset({"state", "inc"})
-
-
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """The generator's state as compact plain data (big integers in hex)."""
     # numpy builds a new dict on every call: it is ours to change (per trial)
     state = cast("dict[str, Any]", rng.bit_generator.state)
-    inner = state["state"]
-    if state["bit_generator"] == "PCG64" and inner.keys() == _PCG64_KEYS:
+    if state["bit_generator"] == "PCG64":
+        inner = state["state"]  # {"state": int, "inc": int}, 128 bits each
         state["state"] = {"state": f"{inner['state']:x}", "inc": f"{inner['inc']:x}"}
         state["hex"] = True
     return state

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from autotune_core._records import quick_init
+
 __all__ = [
     "Batch",
     "Candidate",
@@ -39,6 +41,7 @@ class TrialStatus(StrEnum):
     """The evaluation was stopped early because it could not beat the incumbent."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Move:
     """One change a strategy made to the parent's configuration.
@@ -72,6 +75,7 @@ class Move:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A configuration a strategy proposes, with where it came from.
@@ -129,6 +133,7 @@ class Batch:
             raise ValueError("a Batch needs at least one candidate")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TrialContext:
     """What the engine tells an objective about the search when a trial starts.
@@ -144,6 +149,7 @@ class TrialContext:
     incumbent_fold_scores: tuple[float, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """What an objective reports for one configuration.
@@ -189,6 +195,7 @@ class Evaluation:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Trial:
     """One finished evaluation, as the run recorded it.

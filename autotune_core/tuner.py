@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from autotune_core._records import quick_init
 from autotune_core.acceptance import AcceptancePolicy
 from autotune_core.config import RunConfig
 from autotune_core.events import (
@@ -77,6 +78,7 @@ _FAILED = (TrialStatus.FAILED, TrialStatus.TIMEOUT)
 _JUDGED = (TrialStatus.OK, TrialStatus.CACHED)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PendingTrial:
     """A trial handed out by :meth:`Tuner.ask`, answered with :meth:`Tuner.tell`."""
@@ -91,8 +93,10 @@ class PendingTrial:
         return dict(self.candidate.params)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Queued:
+    # Internal and never handed out, so not frozen: a frozen dataclass costs
+    # several times more to build, and one is built per trial.
     candidate: Candidate
     number: int | None = None  # set for a trial started again after a resume
     batch: bool = False
@@ -894,9 +898,9 @@ _SCORED = frozenset({TrialStatus.OK, TrialStatus.PRUNED})  # statuses that keep 
 
 
 def _as_outcome(result: object, started_at: float) -> Outcome:
-    now = time.time()
-    if isinstance(result, Outcome):
+    if isinstance(result, Outcome):  # from an executor: the common case, first
         return result
+    now = time.time()
     if isinstance(result, BaseException):
         error = f"{type(result).__name__}: {result}".rstrip(": ")
         return Outcome(TrialStatus.FAILED, None, error, started_at, now)

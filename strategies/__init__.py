@@ -13,7 +13,7 @@ from strategies.layers import (
     resized_width,
 )
 from strategies.local_grid import LocalGrid
-from strategies.moves import can_move, movable_names, move_param, unit_step
+from strategies.moves import can_move, draw_move, movable_names, move_param, unit_step
 from strategies.multi_param import MultiParamMove
 from strategies.random_step import RandomStep
 from strategies.restarts import RESTART_MODES, Restarts
@@ -32,6 +32,7 @@ __all__ = [
     "Restarts",
     "can_move",
     "check_layer_rule",
+    "draw_move",
     "grid_values",
     "layer_kinds",
     "movable_count",

@@ -17,7 +17,7 @@ from autotune_core import Bool, Categorical, Float, Int, Layers, Move, SearchSpa
 from strategies._steps import pick, unit_step
 from strategies.layers import DEFAULT_LAYER_RULE, move_layers
 
-__all__ = ["can_move", "movable_names", "move_param", "unit_step"]
+__all__ = ["can_move", "draw_move", "movable_names", "move_param", "unit_step"]
 
 
 def can_move(param: Any, value: Any) -> bool:
@@ -78,36 +78,59 @@ def move_param(
     >>> move.kind, 5.0 < move.new < 6.6
     ('up', True)
     """
+    kind, new = draw_move(
+        name, param, value, rng, step_size, layer_rule=layer_rule, direction=direction
+    )
+    return Move(name, kind, value, new)
+
+
+def draw_move(
+    name: str,
+    param: Any,
+    value: Any,
+    rng: np.random.Generator,
+    step_size: float,
+    *,
+    layer_rule: str = DEFAULT_LAYER_RULE,
+    direction: int | None = None,
+) -> tuple[str, Any]:
+    """:func:`move_param`'s kind of move and new value, without the :class:`Move`.
+
+    The same random draws as :func:`move_param`; for a strategy that tries
+    several moves before it keeps one (building a ``Move`` costs as much as
+    drawing one).
+    """
     if isinstance(param, Float):
-        return _move_float(name, param, value, unit_step(rng, step_size, direction))
+        return _move_float(param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Int):
-        return _move_int(name, param, value, unit_step(rng, step_size, direction))
+        return _move_int(param, value, unit_step(rng, step_size, direction))
     if isinstance(param, Categorical):
         kind = type(value)  # a choice is the value only if of the same type
         others = [c for c in param.choices if type(c) is not kind or c != value]
-        return Move(name, "switch", value, others[pick(rng, len(others))])
+        return "switch", others[pick(rng, len(others))]
     if isinstance(param, Bool):
-        return Move(name, "flip", value, not value)
+        return "flip", not value
     if isinstance(param, Layers):
-        return move_layers(
+        move = move_layers(
             name, param, value, rng, step_size, rule=layer_rule, direction=direction
         )
+        return move.kind, move.new
     raise TypeError(
         f"no move defined for parameter {name!r} of type {type(param).__name__}"
     )
 
 
-def _move_float(name: str, param: Float, value: float, step: float) -> Move:
+def _move_float(param: Float, value: float, step: float) -> tuple[str, float]:
     unit = param.to_unit(value)
     if not 0.0 <= unit + step <= 1.0:
         step = -step  # bounce off the edge rather than stick to it
     new = param.from_unit(unit + step)
     if new == value:  # the step rounded away, or was clipped back to this bound
         new = param.high if unit < 0.5 else param.low
-    return Move(name, "up" if new > value else "down", value, new)
+    return ("up" if new > value else "down"), new
 
 
-def _move_int(name: str, param: Int, value: int, step: float) -> Move:
+def _move_int(param: Int, value: int, step: float) -> tuple[str, int]:
     unit = param.to_unit(value)
     if not 0.0 <= unit + step <= 1.0:
         step = -step
@@ -117,4 +140,4 @@ def _move_int(name: str, param: Int, value: int, step: float) -> Move:
             step > 0 or value - param.step < param.low
         )
         new = value + param.step if up else value - param.step
-    return Move(name, "up" if new > value else "down", value, new)
+    return ("up" if new > value else "down"), new

@@ -20,7 +20,7 @@ from autotune_core import (
 from strategies._steps import pick
 from strategies.bias import DirectionBias
 from strategies.layers import DEFAULT_LAYER_RULE, check_layer_rule
-from strategies.moves import movable_names, move_param
+from strategies.moves import draw_move, movable_names
 
 __all__ = ["RandomStep"]
 
@@ -109,13 +109,14 @@ class RandomStep(StepStrategy):
         movable = self._movable(state.space, incumbent)
         if not movable:
             return None
-        params, move = self._step(state, incumbent, movable, rng)
+        params, name, kind = self._step(state, incumbent, movable, rng)
         for _ in range(self.max_tries - 1):
             if not state.has_seen(params):
                 break
-            params, move = self._step(state, incumbent, movable, rng)
+            params, name, kind = self._step(state, incumbent, movable, rng)
         if self.bias is not None:
-            self.bias.record(movable, [move.param])
+            self.bias.record(movable, [name])
+        move = Move(name, kind, incumbent.params[name], params[name])
         return Candidate(params, parent=incumbent.number, moves=(move,))
 
     def _step(
@@ -124,11 +125,11 @@ class RandomStep(StepStrategy):
         incumbent: Trial,
         movable: list[str],
         rng: np.random.Generator,
-    ) -> tuple[dict[str, Any], Move]:
-        """One move from the incumbent: the new configuration and the move."""
+    ) -> tuple[dict[str, Any], str, str]:
+        """One move from the incumbent: the new configuration, what moved and how."""
         name, direction = self._choose(state.space, movable, rng)
         params = incumbent.params
-        move = move_param(
+        kind, value = draw_move(
             name,
             state.space[name],
             params[name],
@@ -138,10 +139,10 @@ class RandomStep(StepStrategy):
             direction=direction,
         )
         space = state.space
-        new = {**params, name: move.new}
+        new = {**params, name: value}
         if space.conditions:  # the move may switch other parameters on or off
             new = space.normalize(new)
-        return new, move
+        return new, name, kind
 
     def _movable(self, space: SearchSpace, incumbent: Trial) -> list[str]:
         """:func:`movable_names` of the incumbent, kept while it stays the same."""

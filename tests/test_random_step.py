@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import autotune_core as at
-from strategies import RandomStep, can_move, move_param, unit_step
+from strategies import RandomStep, can_move, draw_move, move_param, unit_step
 
 NUMERIC_KINDS = {"up", "down"}
 LAYER_KINDS = {"add_layer", "remove_layer", "resize_layer"}
@@ -197,6 +197,26 @@ def test_every_move_lands_inside_the_parameter_and_changes_it(
     assert move.old is value
     assert param.contains(move.new)
     assert _choice_key(move.new) != _choice_key(move.old)
+
+
+@given(
+    pv=param_and_value(),
+    step_size=step_sizes,
+    seed=seeds,
+    direction=st.sampled_from([None, -1, 1]),
+)
+def test_draw_move_makes_the_same_draws_as_move_param(
+    pv: tuple[Any, Any], step_size: float, seed: int, direction: int | None
+) -> None:
+    param, value = pv
+    assume(can_move(param, value))
+    drawn_rng, moved_rng = np.random.default_rng(seed), np.random.default_rng(seed)
+
+    kind, new = draw_move("p", param, value, drawn_rng, step_size, direction=direction)
+    move = move_param("p", param, value, moved_rng, step_size, direction=direction)
+
+    assert (move.kind, _choice_key(move.new)) == (kind, _choice_key(new))
+    assert drawn_rng.random() == moved_rng.random()  # the generators agree after
 
 
 @given(param=st.one_of(floats(), ints()), data=st.data(), step_size=step_sizes)
