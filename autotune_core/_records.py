@@ -48,16 +48,36 @@ def quick_init(cls: type[T]) -> type[T]:
     ...
     dataclasses.FrozenInstanceError: cannot assign to field 'x'
     """
+    _check_buildable(cls)
+    source, names = _init_source(cls)
+    exec(source, names)  # the source is made of field names only
+    init = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    init.__annotations__ = dict(getattr(cls.__init__, "__annotations__", {}))
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+def _check_buildable(cls: type) -> None:
+    """Refuse what :func:`quick_init` would build wrongly."""
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__} is not a frozen, slotted dataclass")
+
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} has a __post_init__: keep its own __init__")
-    names: dict[str, Any] = {"_NO_VALUE": _NO_VALUE}
-    arguments, body = [], []
+
     for f in dataclasses.fields(cast("Any", cls)):
         if not f.init or f.kw_only:
             raise TypeError(f"{cls.__name__}.{f.name}: only plain fields are handled")
+
+
+def _init_source(cls: type) -> tuple[str, dict[str, Any]]:
+    """The ``__init__``'s source, and the names it uses (defaults, setters)."""
+    names: dict[str, Any] = {"_NO_VALUE": _NO_VALUE}
+    arguments, body = [], []
+    for f in dataclasses.fields(cast("Any", cls)):
         value = f.name
         if f.default is not dataclasses.MISSING:
             names[f"_default_{f.name}"] = f.default
@@ -70,18 +90,9 @@ def quick_init(cls: type[T]) -> type[T]:
             arguments.append(f.name)
         names[f"_set_{f.name}"] = _slot(cls, f.name).__set__
         body.append(f"    _set_{f.name}(self, {value})")
-    source = (
-        f"def __init__(self, {', '.join(arguments)}):\n"
-        + ("\n".join(body) or "    pass")
-        + "\n"
-    )
-    exec(source, names)  # the source is made of field names only
-    init = names["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    init.__annotations__ = dict(getattr(cls.__init__, "__annotations__", {}))
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
+
+    lines = "\n".join(body) or "    pass"
+    return f"def __init__(self, {', '.join(arguments)}):\n{lines}\n", names
 
 
 def _slot(cls: type, name: str) -> Any:
