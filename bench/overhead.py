@@ -23,8 +23,10 @@ concurrency
     fixed start points (a scaled MLP on scikit-learn's digits, cv=3), in
     worker processes at one native thread each.
 
-Figures are medians over ``--repeats`` runs, each taken as wall time of a
-whole ``tune()`` call (or ``study.optimize``) divided by its trial count.
+Figures are medians over ``--repeats`` runs (for the engine's shorter runs,
+``--repeats`` times as many as fit in the longest: 10 x for 1,000 trials
+against 10,000), each taken as wall time of a whole ``tune()`` call (or
+``study.optimize``) divided by its trial count.
 """
 
 from __future__ import annotations
@@ -234,12 +236,30 @@ def bench_engine(profile: Profile) -> dict[str, Any]:
     samples: dict[int, dict[str, list[float]]] = {
         n: {name: [] for name in ENGINE_RUNS} for n in profile.trial_counts
     }
-    for _ in range(profile.repeats):
+    rounds = engine_rounds(profile)
+    for round_ in range(max(rounds.values())):
         for n in profile.trial_counts:
+            if round_ >= rounds[n]:
+                continue
             for name, run in ENGINE_RUNS.items():
                 samples[n][name].append(run(n) / n * 1e3)
 
-    return {str(n): _engine_figures(by_name) for n, by_name in samples.items()}
+    return {
+        str(n): {**_engine_figures(by_name), "runs": rounds[n]}
+        for n, by_name in samples.items()
+    }
+
+
+def engine_rounds(profile: Profile) -> dict[int, int]:
+    """Runs per trial count: shorter runs more often, for as much time in each.
+
+    A run of 1,000 trials takes about 40 ms, and a hiccup of the machine of
+    a few milliseconds moves its figure by a tenth; repeating the shorter
+    runs ``longest / n`` times as often (``--repeats`` times for the
+    longest) gives each figure about the same measured time.
+    """
+    longest = max(profile.trial_counts)
+    return {n: profile.repeats * max(1, longest // n) for n in profile.trial_counts}
 
 
 def _engine_figures(by_name: dict[str, list[float]]) -> dict[str, Any]:
@@ -497,7 +517,7 @@ ENGINE_ROWS = (
 def _print_engine(engine: dict[str, Any]) -> None:
     print("engine: inline, concurrency 1                   ms per trial")
     for n, figures in engine.items():
-        print(f"  {int(n):,} trials")
+        print(f"  {int(n):,} trials ({figures['runs']} runs of each)")
         for key, label in ENGINE_ROWS:
             print(f"    {label:<44} {figures[key].show()}")
         for suffix, sync in (("", "trial"), ("_batch_sync", "batch")):
