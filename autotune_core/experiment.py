@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -65,6 +66,8 @@ from autotune_core.reporter import Reporter
 from autotune_core.result import TuneResult
 from autotune_core.space import Condition, Param, SearchSpace
 from autotune_core.strategy import StepStrategy
+
+logger = logging.getLogger(__name__)
 
 EXPERIMENT_FILE = "experiment.json"
 """The experiment as run, kept in its run folder so that it can be resumed."""
@@ -220,7 +223,13 @@ class DataSpec(_Section):
 
     A relative ``csv`` path is read relative to the experiment file (or the
     working folder when there is none). ``max_rows`` keeps a random subset
-    of that many rows, the same subset on every run.
+    of that many rows, the same subset on every run. ``text_columns`` says
+    what becomes of a CSV's non-numeric feature columns: ``"refuse"`` (the
+    default) makes them an error before any fit; ``"onehot"`` replaces each
+    by one 0/1 column per value (a missing value has none set), once, on
+    the whole file. Only which values exist is taken from rows outside a
+    training fold, never a target; a column with more than 100 distinct
+    values (free text, an identifier) is still refused.
 
     Examples
     --------
@@ -232,6 +241,7 @@ class DataSpec(_Section):
     csv: Path | None = None
     target: str | None = Field(default=None, min_length=1)
     max_rows: int | None = Field(default=None, ge=2)
+    text_columns: Literal["refuse", "onehot"] = "refuse"
 
     @field_validator("loader")
     @classmethod
@@ -272,6 +282,11 @@ class DataSpec(_Section):
             raise ValueError(
                 f"target={self.target!r} applies to csv= only; "
                 f"loader={self.loader!r} brings its own target"
+            )
+        if self.loader is not None and self.text_columns != "refuse":
+            raise ValueError(
+                f"text_columns={self.text_columns!r} applies to csv= only; "
+                f"loader={self.loader!r} has numeric features"
             )
         return self
 
@@ -520,7 +535,7 @@ class Experiment(_Section):
         else:
             assert data.csv is not None
             assert data.target is not None
-            X, y = _load_csv(data.csv, data.target)
+            X, y = _load_csv(data.csv, data.target, data.text_columns)
         return _subset(X, y, data.max_rows)
 
     def build_objective(self) -> SklearnObjective:
@@ -781,7 +796,7 @@ def _load_bundled(loader: str) -> tuple[Any, Any]:
     return X, y
 
 
-def _load_csv(path: Path, target: str) -> tuple[Any, Any]:
+def _load_csv(path: Path, target: str, text_columns: str = "refuse") -> tuple[Any, Any]:
     """Features and target from a CSV file, checked before any fit."""
     import pandas as pd
 
@@ -801,18 +816,50 @@ def _load_csv(path: Path, target: str) -> tuple[Any, Any]:
 
     X = frame.drop(columns=[target])
     y = frame[target]
+    if text_columns == "onehot":
+        X = _one_hot(X, path=path)
     _check_frame(X, y, path=path, target=target)
     return X, y
 
 
+_MAX_TEXT_LEVELS = 100  # most distinct values a column to one-hot encode may have
+
+
+def _text_columns(X: Any) -> list[Any]:
+    return [c for c, dtype in X.dtypes.items() if dtype.kind not in "biuf"]
+
+
+def _one_hot(X: Any, *, path: Path) -> Any:
+    """``X`` with each text column replaced by one 0/1 column per value."""
+    import pandas as pd
+
+    text = _text_columns(X)
+    many = [str(c) for c in text if X[c].nunique() > _MAX_TEXT_LEVELS]
+    if many:
+        raise ConfigError(
+            f"data.csv={str(path)!r}: text column(s) {_listed(many)} have more "
+            f"than {_MAX_TEXT_LEVELS} distinct values (free text or identifiers?); "
+            "drop them from the file or encode them yourself"
+        )
+    if not text:
+        return X
+
+    encoded = pd.get_dummies(X, columns=text, prefix_sep="=", dtype=float)
+    logger.info(
+        "data: %d text column(s) one-hot encoded into %d columns",
+        len(text),
+        encoded.shape[1] - X.shape[1] + len(text),
+    )
+    return encoded
+
+
 def _check_frame(X: Any, y: Any, *, path: Path, target: str) -> None:
-    # TODO: text columns need an encoding step, which an experiment file
-    # cannot express yet; they are refused here rather than failing every trial.
-    text = [str(c) for c, dtype in X.dtypes.items() if dtype.kind not in "biuf"]
+    text = [str(c) for c in _text_columns(X)]
     if text:
         raise ConfigError(
             f"data.csv={str(path)!r}: feature column(s) {_listed(text)} are not "
-            "numeric; encode them or drop them from the file"
+            'numeric; set text_columns = "onehot" in [data], or encode or drop '
+            "them in the file"
         )
     if X.shape[1] == 0:
         raise ConfigError(

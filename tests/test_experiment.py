@@ -207,6 +207,16 @@ def test_svc_example_makes_degree_conditional_on_kernel() -> None:
             id="unknown-reporter",
         ),
         pytest.param(
+            {"data": {"loader": "load_iris", "text_columns": "onehot"}},
+            r"data: .*text_columns='onehot' applies to csv= only",
+            id="text-columns-with-a-loader",
+        ),
+        pytest.param(
+            {"data": {"loader": "load_iris", "text_columns": "ordinal"}},
+            r"data.text_columns='ordinal': Input should be 'refuse' or 'onehot'",
+            id="unknown-text-columns",
+        ),
+        pytest.param(
             {"run": {"max_trials": 0}},
             r"run.max_trials=0: Input should be greater than or equal to 1",
             id="bad-run-value",
@@ -400,7 +410,8 @@ def test_missing_target_column_lists_the_columns(small_csv: Path) -> None:
     [
         pytest.param(
             "size,colour,label\n1,red,0\n2,blue,1\n",
-            r"feature column\(s\) 'colour' are not numeric",
+            r"feature column\(s\) 'colour' are not numeric; "
+            r'set text_columns = "onehot" in \[data\]',
             id="text-feature",
         ),
         pytest.param(
@@ -421,6 +432,64 @@ def test_unusable_csv_is_a_config_error(
 
     with pytest.raises(at.ConfigError, match=message):
         experiment.load_data()
+
+
+def _csv_experiment(tmp_path: Path, frame: pd.DataFrame, **data: Any) -> Experiment:
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    config = iris_svc(data={"csv": "table.csv", "target": "label", **data})
+    return Experiment.from_file(write_json(tmp_path / "e.json", config))
+
+
+def test_onehot_replaces_each_text_column_by_a_column_per_value(
+    tmp_path: Path,
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "size": [1.0, 2.0, 3.0, 4.0],
+            "colour": ["red", "blue", None, "red"],
+            "label": [0, 1, 0, 1],
+        }
+    )
+    experiment = _csv_experiment(tmp_path, frame, text_columns="onehot")
+
+    X, y = experiment.load_data()
+
+    assert list(X.columns) == ["size", "colour=blue", "colour=red"]
+    assert X["colour=red"].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert X["colour=blue"].tolist() == [0.0, 1.0, 0.0, 0.0]  # missing: none set
+    assert X["size"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert y.tolist() == [0, 1, 0, 1]
+
+
+def test_onehot_refuses_a_column_of_free_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "size": np.arange(150.0),
+            "note": [f"note {i}" for i in range(150)],
+            "label": [0, 1] * 75,
+        }
+    )
+    experiment = _csv_experiment(tmp_path, frame, text_columns="onehot")
+
+    with pytest.raises(
+        at.ConfigError, match=r"text column\(s\) 'note' have more than 100 distinct"
+    ):
+        experiment.load_data()
+
+
+def test_a_csv_with_text_features_tunes_once_encoded(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], size=90)
+    size = rng.normal(size=90)
+    frame = pd.DataFrame(
+        {"size": size, "colour": colour, "label": (colour == "red").astype(int)}
+    )
+    experiment = _csv_experiment(tmp_path, frame, text_columns="onehot")
+
+    result = experiment.run(run_dir=False, max_trials=3)
+
+    assert [t.status for t in result.trials] == [at.TrialStatus.OK] * 3
+    assert result.best_score is not None and result.best_score > 0.9
 
 
 # -- plugins and run config ----------------------------------------------------
