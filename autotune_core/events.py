@@ -139,11 +139,8 @@ class TrialStarted(Event):
     batch: bool = False
     checkpoint: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        # Built in one go rather than merged from _payload(): once per trial.
+    def _payload(self) -> dict[str, Any]:
         data = {
-            "event": self.kind,
-            "v": SCHEMA_VERSION,
             "number": self.number,
             "params": self.params,
             "parent": self.parent,
@@ -165,8 +162,8 @@ class TrialFinished(Event):
     kind: ClassVar[str] = "trial_finished"
     trial: Trial
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"event": self.kind, "v": SCHEMA_VERSION, "trial": self.trial.to_dict()}
+    def _payload(self) -> dict[str, Any]:
+        return {"trial": self.trial.to_dict()}
 
 
 @quick_init
